@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`.
+# Each creates .venv in the checkout on first use and reuses it afterwards;
+# the stamp files make re-running them instant once the requirements are installed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: run test lint bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.run-deps
+	$(PY) -m streamlit run app.py
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest
+
+lint: $(VENV)/.test-deps
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.test-deps
+	$(PY) bench/kmeans.py

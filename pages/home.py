@@ -1,0 +1,28 @@
+"""Home page: what the Lab is and where to go."""
+
+import streamlit as st
+
+st.title("Clustering & Attention Lab")
+st.markdown(
+    "See how two core machine-learning mechanisms work, one step at a time. "
+    "Everything here runs on the Lab's own, readable engines (`engine/`), "
+    "checked against scikit-learn and PyTorch."
+)
+
+left, right = st.columns(2)
+with left, st.container(border=True):
+    st.subheader(":material/scatter_plot: K-means")
+    st.markdown(
+        "Generate blobs or upload a CSV, run Lloyd's algorithm and watch the objective  \n"
+        "$J = \\sum_i \\sum_{x \\in C_i} \\lVert x - \\mu_i \\rVert^2$ fall, iteration by iteration: "
+        "centroids moving, points changing cluster, step-through and playback."
+    )
+    st.page_link("pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:")
+with right, st.container(border=True):
+    st.subheader(":material/grid_on: Attention")
+    st.markdown(
+        "Type token sequences, feed them through multi-head self-attention  \n"
+        "$\\mathrm{softmax}(QK^\\top / \\sqrt{d_k})\\,V$ and read every head's weights "
+        "as a heatmap."
+    )
+    st.page_link("pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:")

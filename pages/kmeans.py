@@ -1,0 +1,6 @@
+"""The kmeans page (being built)."""
+
+import streamlit as st
+
+st.title("K-means lab")
+st.info("This lab is being built.")
