@@ -56,9 +56,15 @@ class StepResult:
 
 
 def reference_step(
-    X: Array, centers: Array, labels_prev: npt.NDArray[np.int32] | None = None
+    X: Array,
+    centers: Array,
+    labels_prev: npt.NDArray[np.int32] | None = None,
+    x_squared_norms: Array | None = None,
 ) -> StepResult:
-    """The assignment pass written for reading: all distances at once, then a loop over clusters."""
+    """The assignment pass written for reading: all distances at once, then a loop over clusters.
+
+    ``x_squared_norms`` is accepted for a common signature with :func:`fast_step` and unused.
+    """
     n_clusters = centers.shape[0]
 
     # Assignment half-step: squared distance from every point to every centroid.
