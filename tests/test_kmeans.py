@@ -61,7 +61,14 @@ def test_toy_case_by_hand():
 
 CASES = [
     (n, d, k)
-    for n, d, k in [(50, 2, 3), (300, 2, 4), (1000, 3, 8), (2000, 10, 16), (500, 64, 20), (40, 1, 5)]
+    for n, d, k in [
+        (50, 2, 3),
+        (300, 2, 4),
+        (1000, 3, 8),
+        (2000, 10, 16),
+        (500, 64, 20),
+        (40, 1, 5),
+    ]
 ]
 
 
@@ -349,9 +356,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("params", "error", "match"), BAD_INPUT, ids=[m for _, _, m in BAD_INPUT]
-)
+@pytest.mark.parametrize(("params", "error", "match"), BAD_INPUT, ids=[m for _, _, m in BAD_INPUT])
 def test_bad_input_raises_a_message_naming_the_problem(params, error, match):
     params = dict(params)
     X = params.pop("X", np.random.default_rng(0).normal(size=(10, 2)))
