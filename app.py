@@ -14,8 +14,12 @@ st.set_page_config(
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
-    st.Page("pages/kmeans.py", title="K-means lab", icon=":material/scatter_plot:", url_path="kmeans"),
-    st.Page("pages/attention.py", title="Attention lab", icon=":material/grid_on:", url_path="attention"),
+    st.Page(
+        "pages/kmeans.py", title="K-means lab", icon=":material/scatter_plot:", url_path="kmeans"
+    ),
+    st.Page(
+        "pages/attention.py", title="Attention lab", icon=":material/grid_on:", url_path="attention"
+    ),
 ]
 
 st.navigation(PAGES).run()

@@ -14,8 +14,9 @@ with left, st.container(border=True):
     st.subheader(":material/scatter_plot: K-means")
     st.markdown(
         "Generate blobs or upload a CSV, run Lloyd's algorithm and watch the objective  \n"
-        "$J = \\sum_i \\sum_{x \\in C_i} \\lVert x - \\mu_i \\rVert^2$ fall, iteration by iteration: "
-        "centroids moving, points changing cluster, step-through and playback."
+        "$J = \\sum_i \\sum_{x \\in C_i} \\lVert x - \\mu_i \\rVert^2$ fall, "
+        "iteration by iteration: centroids moving, points changing cluster, "
+        "step-through and playback."
     )
     st.page_link("pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:")
 with right, st.container(border=True):
@@ -25,4 +26,6 @@ with right, st.container(border=True):
         "$\\mathrm{softmax}(QK^\\top / \\sqrt{d_k})\\,V$ and read every head's weights "
         "as a heatmap."
     )
-    st.page_link("pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:")
+    st.page_link(
+        "pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:"
+    )

@@ -1,4 +1,4 @@
-"""The layering is a test, not a hope: engine/ is pure computation, charts/ draws without Streamlit."""
+"""Layering, tested: engine/ is pure computation and charts/ draws without Streamlit."""
 
 import ast
 import subprocess
