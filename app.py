@@ -4,7 +4,11 @@ Run with ``streamlit run app.py``. Every page lives in ``pages/`` and is served
 at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
 """
 
+import logging
+
 import streamlit as st
+
+log = logging.getLogger("lab")
 
 st.set_page_config(
     page_title="Clustering & Attention Lab",
@@ -22,4 +26,18 @@ PAGES = [
     ),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+try:
+    page.run()
+except Exception:
+    # Pages catch the errors a user can cause and explain them. This is the net for the
+    # rest: the traceback goes to the server log, the page says what to do, and the
+    # navigation, the other pages and everything in the session keep working.
+    # (st.stop and st.rerun raise BaseException subclasses and pass through.)
+    log.exception("Unexpected error on page %r", page.title)
+    st.error(
+        "Something went wrong while computing this page. Your data and settings are kept: "
+        "change a setting and try again, or open another page. If it keeps happening, "
+        "reload the browser tab.",
+        icon=":material/error:",
+    )
