@@ -126,10 +126,8 @@ class Dataset:
     suggested_k: int
 
     def __repr__(self) -> str:
-        return (
-            f"Dataset(name={self.name!r}, X.shape={self.X.shape}, "
-            f"suggested_k={self.suggested_k})"
-        )
+        shape, k = self.X.shape, self.suggested_k
+        return f"Dataset(name={self.name!r}, X.shape={shape}, suggested_k={k})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -846,7 +844,8 @@ def _sniff_header(
     """Decide whether the first row is a header; return (has_header, column names).
 
     Like csv.Sniffer.has_header: a header has some column whose first cell is not a number
-    while the cells below it are.
+    while the cells below it are. In a table with no numbers at all, a first row of only
+    words is taken as a header (so the "no numeric column" message names the real columns).
     """
     number = _NUMBER[decimal]
 
@@ -879,6 +878,10 @@ def _sniff_header(
         if numbers and numbers >= below.count("text"):
             has_header = True
             break
+    if not has_header and first_kinds and all(k == "text" for k in first_kinds):
+        # No column of numbers to tell by: a first row of nothing but words is a header.
+        below = [kind(c) for _, f in rows[1:] for c in f]
+        has_header = below.count("number") == 0
     if not has_header:
         return False, [f"column {j + 1}" for j in range(n_columns)]
 
@@ -937,8 +940,8 @@ def _parse(
             raise _ragged(the_file, line, expected, saw) from None
         if match := _OPEN_QUOTE.search(message):
             raise DataError(
-                f'{the_file} has a quote (") that is never closed, starting near data row '
-                f"{int(match.group(1)):,}. Remove the stray quote or close it. {_FIX_CSV}"
+                f'{the_file} has a quote (") that is never closed, starting on line '
+                f"{int(match.group(1)) + 1:,}. Remove the stray quote or close it. {_FIX_CSV}"
             ) from None
         raise DataError(
             f"{the_file} could not be read as a table ({message.strip()}). {_FIX_CSV}"
