@@ -46,6 +46,7 @@ __all__ = [
     "GENERATED",
     "MAX_ABS_VALUE",
     "MAX_COLUMNS",
+    "MAX_LABEL_CLASSES",
     "MAX_ROWS",
     "SAMPLES",
     "CsvTable",

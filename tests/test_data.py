@@ -357,6 +357,8 @@ def test_sample_rows_keeps_a_seeded_uniform_sample_in_file_order():
     assert frame.index.is_monotonic_increasing and frame.index.is_unique
     np.testing.assert_array_equal(frame["x"].to_numpy(), frame.index.to_numpy())  # row i holds i
     assert any("random sample of 100" in note for note in table.notes)
+    # Kept rows point back to their rows in the file, for joining cluster labels to them.
+    np.testing.assert_array_equal(prepare_features(frame, ["x"]).row_index, frame.index)
     again = read_csv_bytes(_rows(1000), max_rows=100, sample_rows=True, random_state=1)
     other = read_csv_bytes(_rows(1000), max_rows=100, sample_rows=True, random_state=2)
     assert again.frame.index.equals(frame.index)
