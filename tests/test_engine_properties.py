@@ -1,0 +1,275 @@
+"""Engine validation beyond ``test_kmeans_fuzz.py``: correctness of what fits, and every other input.
+
+``test_kmeans_fuzz.py`` checks that any array ``X`` fits or raises a readable
+``ValueError``/``TypeError``, and that a fit is finite. These properties cover what it leaves
+out:
+
+* a fit is *correct*, not only finite: every label is a nearest centroid, every centroid the
+  mean of its points, and ``inertia_`` the J of those labels;
+* an explicit ``init`` array of any dtype/shape, and any value of the other parameters
+  (``n_init``, ``max_iter``, ``tol``, ``n_clusters``);
+* ``predict``/``transform``/``score`` on any array after a fit;
+* layouts and containers (Fortran order, strided views, read-only, pandas, float32 near the
+  overflow limit);
+* the data module's other entry points: ``prepare_features`` on any table and
+  ``make_dataset`` with any parameters.
+
+"Never a hang" is checked by a hypothesis ``deadline`` on the small inputs: a hang fails it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.exceptions import ConvergenceWarning
+
+from engine.data import DataError, make_dataset, numeric_columns, prepare_features
+from engine.kmeans import KMeans
+
+# Generous: a fit of <= 40 points must never take seconds, but the machine is shared.
+DEADLINE_MS = 20_000
+SETTINGS = settings(
+    max_examples=120, deadline=DEADLINE_MS, suppress_health_check=list(HealthCheck)
+)
+
+ANY_DTYPE = st.one_of(
+    hnp.boolean_dtypes(),
+    hnp.integer_dtypes(),
+    hnp.unsigned_integer_dtypes(),
+    hnp.floating_dtypes(),
+    hnp.complex_number_dtypes(),
+    hnp.datetime64_dtypes(),
+    hnp.timedelta64_dtypes(),
+    hnp.unicode_string_dtypes(max_len=4),
+)
+ANY_ARRAY = hnp.arrays(
+    dtype=ANY_DTYPE, shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
+)
+# Finite, moderately sized points: the inputs that must fit.
+GOOD_POINTS = st.integers(1, 4).flatmap(
+    lambda d: hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 40), st.just(d)),
+        elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    )
+)
+ANY_PARAMETER = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.just(np.int64(2)),
+    st.just(np.float32(1e-3)),
+    st.just([1]),
+)
+
+
+def _readable(exc: BaseException) -> None:
+    message = str(exc)
+    assert len(message) > 15, f"message too short to help: {message!r}"
+    assert "Traceback" not in message
+
+
+def _fit(X, k, **params) -> KMeans | None:
+    """Fit, or check the error is a readable ValueError/TypeError and return None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # explicit init with n_init > 1
+            return KMeans(k, **params).fit(X)
+    except (ValueError, TypeError) as exc:
+        _readable(exc)
+        return None
+
+
+def _assert_is_a_lloyd_fixed_point(X: np.ndarray, km: KMeans) -> None:
+    """Labels are nearest centroids, J matches them, centroids are their clusters' means."""
+    X = np.asarray(X, dtype=np.float64)
+    centers = km.cluster_centers_
+    k = centers.shape[0]
+    assert np.isfinite(centers).all() and np.isfinite(km.inertia_)
+    d2 = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    chosen = d2[np.arange(len(X)), km.labels_]
+    scale = max(1.0, float(np.abs(X).max()) ** 2)
+    # A label may pick any of several equally near centroids, never a farther one.
+    assert (chosen <= d2.min(axis=1) + 1e-9 * scale).all()
+    assert km.inertia_ == pytest.approx(chosen.sum(), rel=1e-6, abs=1e-9 * scale * len(X))
+    if km.history_.converged:
+        for j in range(k):
+            members = X[km.labels_ == j]
+            if len(members):
+                np.testing.assert_allclose(
+                    centers[j], members.mean(axis=0), rtol=1e-6, atol=1e-6 * np.sqrt(scale)
+                )
+
+
+@SETTINGS
+@given(X=GOOD_POINTS, data=st.data(), init=st.sampled_from(["k-means++", "random"]))
+def test_a_fit_of_finite_points_is_correct_not_only_finite(X, data, init):
+    k = data.draw(st.integers(1, min(6, len(X))), label="k")
+    km = _fit(X, k, init=init, random_state=0, max_iter=300, tol=0.0)
+    assert km is not None, "finite points with n_samples >= k must fit"
+    assert km.labels_.shape == (len(X),)
+    assert 0 <= km.labels_.min() and km.labels_.max() < k
+    _assert_is_a_lloyd_fixed_point(X, km)
+    J = km.history_.inertia_curve
+    assert np.isfinite(J).all()
+    # Lloyd's iterations never increase J (up to rounding).
+    assert (np.diff(J) <= 1e-9 * max(1.0, float(J.max()))).all()
+
+
+@SETTINGS
+@given(X=GOOD_POINTS, init=ANY_ARRAY, k=st.integers(1, 4))
+def test_any_explicit_init_array_fits_or_is_refused_readably(X, init, k):
+    km = _fit(X, k, init=init, random_state=0)
+    if km is not None:
+        assert km.cluster_centers_.shape == (k, X.shape[1])
+        _assert_is_a_lloyd_fixed_point(X, km)
+
+
+@SETTINGS
+@given(
+    n_clusters=ANY_PARAMETER,
+    n_init=ANY_PARAMETER,
+    max_iter=ANY_PARAMETER,
+    tol=ANY_PARAMETER,
+    random_state=st.one_of(st.none(), st.integers(0, 2**32 - 1), st.just(-1), st.just("x")),
+)
+def test_any_parameter_values_fit_or_are_refused_readably(
+    n_clusters, n_init, max_iter, tol, random_state
+):
+    X = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [1.0, 1.0], [3.0, 3.0]])
+    km = _fit(
+        X, n_clusters, n_init=n_init, max_iter=max_iter, tol=tol, random_state=random_state
+    )
+    if km is not None:
+        _assert_is_a_lloyd_fixed_point(X, km)
+
+
+_FITTED = KMeans(2, random_state=0).fit(np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5]]))
+
+
+@SETTINGS
+@given(X=ANY_ARRAY, method=st.sampled_from(["predict", "transform", "score"]))
+def test_any_array_after_a_fit_gives_a_result_or_a_readable_error(X, method):
+    try:
+        out = getattr(_FITTED, method)(X)
+    except (ValueError, TypeError) as exc:
+        _readable(exc)
+        return
+    out = np.asarray(out)
+    assert np.isfinite(out).all()
+    if method == "predict":
+        assert set(np.unique(out)) <= {0, 1}
+
+
+def _layouts():
+    base = np.random.default_rng(3).normal(size=(40, 6))
+    return {
+        "fortran": np.asfortranarray(base),
+        "strided_view": base[::2, ::3],
+        "read_only": np.frombuffer(base.tobytes(), dtype=np.float64).reshape(40, 6),
+        "dataframe": pd.DataFrame(base, columns=list("abcdef")),
+        "int8": (base * 10).astype(np.int8),
+        "uint64": np.abs(base * 1000).astype(np.uint64),
+        "float16": base.astype(np.float16),
+        "bool": base > 0,
+        "python_lists": base.tolist(),
+    }
+
+
+@pytest.mark.parametrize("name", list(_layouts()))
+def test_layouts_and_containers_fit_like_the_float64_array(name):
+    X = _layouts()[name]
+    km = _fit(X, 3, random_state=0)
+    assert km is not None
+    reference = _fit(np.asarray(X, dtype=np.float64), 3, random_state=0)
+    np.testing.assert_array_equal(km.labels_, reference.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, reference.cluster_centers_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("fraction", [0.5, 0.99, 1.01, 2.0])
+def test_values_near_the_overflow_limit_fit_finite_or_are_refused(dtype, fraction):
+    n, d = 20, 2
+    limit = np.sqrt(np.finfo(dtype).max / (4.0 * d * n))
+    X = np.random.default_rng(0).uniform(-1, 1, size=(n, d)).astype(dtype)
+    X[0, 0] = dtype(limit * fraction)
+    km = _fit(X, 3, random_state=0)
+    if fraction < 1:
+        assert km is not None, "values under the stated limit must fit"
+        assert np.isfinite(km.inertia_) and np.isfinite(km.cluster_centers_).all()
+    else:
+        assert km is None
+
+
+# ------------------------------------------------------------------------- engine.data
+
+CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+)
+TABLES = st.integers(0, 4).flatmap(
+    lambda n_cols: st.lists(
+        st.lists(CELL, min_size=n_cols, max_size=n_cols), min_size=0, max_size=12
+    ).map(lambda rows, n=n_cols: pd.DataFrame(rows, columns=[f"c{j}" for j in range(n)]))
+)
+
+
+@SETTINGS
+@given(frame=TABLES, standardize=st.booleans())
+def test_prepare_features_on_any_table_gives_finite_features_or_a_data_error(frame, standardize):
+    columns = numeric_columns(frame)
+    try:
+        features = prepare_features(frame, columns, standardize=standardize)
+    except DataError as exc:
+        _readable(exc)
+        return
+    X = features.X
+    assert X.dtype == np.float64 and X.flags.c_contiguous
+    assert X.shape == (len(features.row_index), len(columns))
+    assert np.isfinite(X).all()
+    assert features.n_rows_in == len(frame)
+    assert features.n_dropped == len(frame) - len(X)
+
+
+@SETTINGS
+@given(
+    kind=st.one_of(
+        st.sampled_from(["blobs", "moons", "circles", "anisotropic", "varied", "uniform"]),
+        st.text(max_size=3),
+    ),
+    n_samples=st.one_of(st.integers(-2, 400), ANY_PARAMETER),
+    n_features=st.one_of(st.integers(0, 5), ANY_PARAMETER),
+    centers=st.one_of(st.integers(0, 8), ANY_PARAMETER),
+    cluster_std=st.one_of(st.floats(-1, 5), ANY_PARAMETER),
+    noise=st.one_of(st.floats(-1, 1), ANY_PARAMETER),
+)
+def test_make_dataset_with_any_parameters_gives_finite_data_or_a_readable_error(
+    kind, n_samples, n_features, centers, cluster_std, noise
+):
+    try:
+        ds = make_dataset(
+            kind,
+            n_samples=n_samples,
+            n_features=n_features,
+            centers=centers,
+            cluster_std=cluster_std,
+            noise=noise,
+        )
+    except (ValueError, TypeError) as exc:
+        _readable(exc)
+        return
+    assert ds.X.shape[0] == n_samples
+    assert np.isfinite(ds.X).all()
+    assert ds.suggested_k >= 1
