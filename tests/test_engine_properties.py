@@ -1,4 +1,4 @@
-"""Engine validation beyond ``test_kmeans_fuzz.py``: correctness of what fits, and every other input.
+"""Engine validation beyond ``test_kmeans_fuzz.py``: correct fits, and every other input.
 
 ``test_kmeans_fuzz.py`` checks that any array ``X`` fits or raises a readable
 ``ValueError``/``TypeError``, and that a fit is finite. These properties cover what it leaves
@@ -34,9 +34,7 @@ from engine.kmeans import KMeans
 
 # Generous: a fit of <= 40 points must never take seconds, but the machine is shared.
 DEADLINE_MS = 20_000
-SETTINGS = settings(
-    max_examples=120, deadline=DEADLINE_MS, suppress_health_check=list(HealthCheck)
-)
+SETTINGS = settings(max_examples=120, deadline=DEADLINE_MS, suppress_health_check=list(HealthCheck))
 
 ANY_DTYPE = st.one_of(
     hnp.boolean_dtypes(),
@@ -146,9 +144,7 @@ def test_any_parameter_values_fit_or_are_refused_readably(
     n_clusters, n_init, max_iter, tol, random_state
 ):
     X = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [1.0, 1.0], [3.0, 3.0]])
-    km = _fit(
-        X, n_clusters, n_init=n_init, max_iter=max_iter, tol=tol, random_state=random_state
-    )
+    km = _fit(X, n_clusters, n_init=n_init, max_iter=max_iter, tol=tol, random_state=random_state)
     if km is not None:
         _assert_is_a_lloyd_fixed_point(X, km)
 
