@@ -7,8 +7,8 @@ J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 2. **update** - every centroid moves to the mean of the points that joined it.
 
 :func:`reference_step` is that text turned into numpy, for students. :func:`fast_step`
-computes exactly the same quantities in bounded memory, chunk by chunk, for data
-sets of millions of points. Both return a :class:`StepResult`; the estimator in
+computes exactly the same quantities with a compiled kernel, block by block on every
+core, for data sets of millions of points (:mod:`engine._lloyd_numba`). Both return a :class:`StepResult`; the estimator in
 :mod:`engine.kmeans` turns that into new centroids and a history record.
 
 Both functions assume validated input: ``X`` is a C-contiguous float32/float64
@@ -21,14 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
+
+from engine import _lloyd_numba
 
 Array = npt.NDArray[np.floating]
-
-# Rows per chunk of the fast path: a chunk's (rows, K) distance block stays
-# small (a few MB for K=64), so no N x K matrix is ever materialised.
-CHUNK_ROWS = 1 << 14
-
 
 @dataclass(frozen=True)
 class StepResult:
@@ -91,47 +87,21 @@ def fast_step(
     labels_prev: npt.NDArray[np.int32] | None = None,
     x_squared_norms: Array | None = None,
 ) -> StepResult:
-    """The same pass in bounded memory: BLAS distances per chunk, one sparse product for the sums.
+    """The same pass, compiled: one pass over the data on every core, in bounded memory.
 
-    Distances use ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖². The argmin ignores ‖x‖², exactly as
-    scikit-learn's Lloyd kernel does, so both pick the same nearest centroid.
+    The nearest centroid is the one with the lowest ‖c‖² − 2 x·c (‖x‖² is the same for
+    every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
+    same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
+    :mod:`engine._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
+    and unused.
     """
-    n_samples = X.shape[0]
-    n_clusters = centers.shape[0]
-    if x_squared_norms is None:
-        x_squared_norms = np.einsum("ij,ij->i", X, X)
-    c_squared_norms = np.einsum("ij,ij->i", centers, centers)
-
-    labels = np.empty(n_samples, dtype=np.int32)
-    inertia = 0.0
-    for start in range(0, n_samples, CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        partial = c_squared_norms - 2.0 * (X[chunk] @ centers.T)  # (rows, K)
-        nearest = partial.argmin(axis=1)
-        labels[chunk] = nearest
-        closest = partial[np.arange(len(nearest)), nearest] + x_squared_norms[chunk]
-        inertia += float(np.maximum(closest, 0).sum(dtype=np.float64))
-
-    # Per-cluster sums as one sparse (K, N) one-hot matrix times X: O(N d), no N x K dense.
-    one_hot = sp.csr_matrix(
-        (np.ones(n_samples, dtype=X.dtype), (labels, np.arange(n_samples))),
-        shape=(n_clusters, n_samples),
-    )
-    sums = np.asarray(one_hot @ X, dtype=X.dtype)
-    counts = np.bincount(labels, minlength=n_clusters).astype(np.int64)
-
-    n_changed = n_samples if labels_prev is None else int(np.count_nonzero(labels != labels_prev))
+    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(X, centers, labels_prev)
     return StepResult(labels, sums, counts, inertia, n_changed)
 
 
 def assign(X: Array, centers: Array) -> npt.NDArray[np.int32]:
-    """Nearest-centroid labels only (the assignment half-step), chunked like :func:`fast_step`."""
-    c_squared_norms = np.einsum("ij,ij->i", centers, centers)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    for start in range(0, X.shape[0], CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        labels[chunk] = (c_squared_norms - 2.0 * (X[chunk] @ centers.T)).argmin(axis=1)
-    return labels
+    """Nearest-centroid labels only (the assignment half-step), by the kernel of :func:`fast_step`."""
+    return _lloyd_numba.step(X, centers, None)[0]
 
 
 def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:
@@ -142,10 +112,6 @@ def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:
 
 
 def inertia_of(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> float:
-    """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, chunked."""
-    total = 0.0
-    for start in range(0, X.shape[0], CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        diff = X[chunk] - centers[labels[chunk]]
-        total += float(np.einsum("ij,ij->", diff, diff, dtype=np.float64))
-    return total
+    """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
+    centers = np.ascontiguousarray(centers, dtype=X.dtype)
+    return _lloyd_numba.inertia(X, centers, np.asarray(labels))
