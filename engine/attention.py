@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AttentionTrace", "MultiHeadAttention", "causal_mask"]
+__all__ = ["AttentionTrace", "MultiHeadAttention", "causal_mask", "random_attention"]
 
 
 @dataclass(frozen=True)
@@ -396,3 +396,37 @@ def _check_mask_dtype(name: str, mask: Tensor) -> None:
     """Masks are bool (True blocks) or float (added to the scores)."""
     if mask.dtype != torch.bool and not mask.is_floating_point():
         raise ValueError(f"{name} must be bool or floating point, got {mask.dtype}.")
+
+
+def random_attention(
+    d_model: int, n_heads: int, seed: int = 0, *, sharpness: float = 1.0, shared_qk: bool = False
+) -> MultiHeadAttention:
+    """An untrained layer with reproducible random weights, in eval mode.
+
+    Parameters
+    ----------
+    d_model, n_heads : int
+        As in :class:`MultiHeadAttention`.
+    seed : int, default=0
+        Same seed, same weights; the global torch RNG is left untouched.
+    sharpness : float, default=1.0
+        Multiplies W_Q and W_K, so the scores scale by ``sharpness²``: PyTorch's default
+        initialisation gives nearly uniform weights on random embeddings.
+    shared_qk : bool, default=False
+        Use W_K = W_Q: then a token's key resembles its query, and tokens attend to
+        tokens like themselves (repeated words light up).
+
+    Returns
+    -------
+    MultiHeadAttention
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        mha = MultiHeadAttention(d_model, n_heads)
+    with torch.no_grad():
+        mha.q_proj.weight.mul_(sharpness)
+        mha.k_proj.weight.mul_(sharpness)
+        if shared_qk:
+            mha.k_proj.weight.copy_(mha.q_proj.weight)
+            mha.k_proj.bias.copy_(mha.q_proj.bias)
+    return mha.eval()

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import attention_analysis as analysis
-from engine.attention import AttentionTrace, MultiHeadAttention, causal_mask
+from engine.attention import AttentionTrace, MultiHeadAttention, causal_mask, random_attention
 from engine.tokens import (
     MAX_TOKENS,
     SequenceTooLongError,
@@ -282,6 +282,21 @@ def test_bad_inputs_raise_value_error_naming_the_problem(args, kwargs, match):
     mha = MultiHeadAttention(8, 2)
     with pytest.raises(ValueError, match=match):
         mha(*args, **kwargs)
+
+
+def test_random_attention_is_seeded_and_leaves_the_global_rng_alone():
+    torch.manual_seed(5)
+    expected_next = torch.rand(1)
+    torch.manual_seed(5)
+    a = random_attention(16, 4, seed=1)
+    assert torch.rand(1) == expected_next
+    b = random_attention(16, 4, seed=1)
+    torch.testing.assert_close(a.q_proj.weight, b.q_proj.weight)
+    assert not torch.equal(a.q_proj.weight, random_attention(16, 4, seed=2).q_proj.weight)
+    shared = random_attention(16, 4, seed=1, sharpness=2.0, shared_qk=True)
+    torch.testing.assert_close(shared.q_proj.weight, 2 * a.q_proj.weight)
+    torch.testing.assert_close(shared.k_proj.weight, shared.q_proj.weight)
+    assert not shared.training
 
 
 # ----------------------------------------------------------------------------- properties

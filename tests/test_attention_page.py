@@ -1,0 +1,242 @@
+"""The Attention lab page under streamlit.testing: every bad input gets a clear
+message, the page keeps working, and the views show what the engine computed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save
+from streamlit.testing.v1 import AppTest
+
+from engine.toy_models import TASKS, ToyConfig, ToyTransformer, load_pretrained
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "attention.py")
+FREE = "Random attention on your own text"
+torch.set_num_threads(1)
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def at() -> AppTest:
+    return _run(AppTest.from_file(PAGE, default_timeout=120))
+
+
+@pytest.fixture
+def free(at) -> AppTest:
+    at.segmented_control(key="attention_source").set_value(FREE)
+    return _run(at)
+
+
+def _charts(at):
+    return at.get("plotly_chart")
+
+
+def _errors(at):
+    """Error text as the reader sees it (user text arrives Markdown-escaped)."""
+    return " ".join(e.value for e in at.error).replace("\\", "")
+
+
+def test_default_page_shows_a_trained_model_and_all_views(at):
+    assert at.title[0].value == "Attention lab"
+    assert not at.error
+    accuracy = at.metric[0]
+    assert accuracy.label == "Held-out accuracy"
+    assert float(accuracy.value.rstrip("%")) >= 95
+    assert [t.label for t in at.tabs] == [
+        ":material/grid_view: All heads",
+        ":material/center_focus_strong: One head & aggregates",
+        ":material/functions: Step by step",
+        ":material/insights: Head statistics",
+    ]
+    # grid, focus, query sums, 13 step matrices, 2 metric bars and the similarity map
+    assert len(_charts(at)) == 1 + 2 + 13 + 3
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_shipped_task_solves_its_example(at, name):
+    at.selectbox(key="attention_task").set_value(name)
+    _run(at)
+    assert not at.error
+    correct = next(m for m in at.metric if m.label == "Correct on your input")
+    assert correct.value == "100%"
+    if TASKS[name].config.n_layers > 1:
+        assert at.selectbox(key="attention_layer").options == ["layer 1", "layer 2"]
+        assert "rollout through all layers" in at.selectbox(key="attention_focus_view").options
+
+
+def test_letters_a_model_does_not_know_are_listed(at):
+    at.text_area(key="attention_toy_text_previous_token").set_value("Hello World!")
+    _run(at)
+    message = _errors(at)
+    assert "cannot read this input" in message
+    assert "'H'" in message and "'W'" in message and "'!'" in message
+    assert "lowercase letters a-z" in message
+    assert at.title[0].value == "Attention lab" and not _charts(at)
+
+
+def test_a_line_longer_than_the_model_was_trained_on_is_refused(at):
+    at.selectbox(key="attention_task").set_value("sort")
+    _run(at)
+    at.text_area(key="attention_toy_text_sort").set_value("abcdefghijklm")
+    _run(at)
+    assert "trained on 3 to 10 letters; this line has 13" in _errors(at)
+
+
+def test_empty_input_says_what_to_type(at):
+    at.text_area(key="attention_toy_text_previous_token").set_value("   \n  ")
+    _run(at)
+    assert "nothing to attend over" in _errors(at)
+
+
+def test_repeated_letters_warn_for_tasks_trained_on_distinct_ones(at):
+    at.selectbox(key="attention_task").set_value("induction")
+    _run(at)
+    at.text_area(key="attention_toy_text_induction").set_value("hello")
+    _run(at)
+    assert "all different" in at.warning[0].value
+    assert _charts(at)
+
+
+def test_a_batch_gets_a_sequence_picker_and_padding(at):
+    at.text_area(key="attention_toy_text_previous_token").set_value("abcdefgh\nabcd")
+    _run(at)
+    picker = at.selectbox(key="attention_sequence")
+    assert picker.options == ["1: a b c d e f g h", "2: a b c d"]
+    picker.set_value(1)
+    _run(at)
+    assert not at.toggle(key="attention_show_padding").disabled
+    at.toggle(key="attention_show_padding").set_value(True)
+    _run(at)
+    assert not at.error
+
+
+def test_uploaded_weights_with_the_wrong_shapes_are_explained(at):
+    at.radio(key="attention_weights_source").set_value("Upload .safetensors")
+    _run(at)
+    assert "Upload a .safetensors file" in at.info[0].value
+    small = ToyTransformer(ToyConfig(n_layers=1, d_model=16, d_ff=0, max_len=24))
+    at.file_uploader(key="attention_upload_previous_token").upload(
+        "small.safetensors", save(small.state_dict())
+    )
+    _run(at)
+    assert "cannot be used for the Previous token model" in _errors(at)
+    assert "d_model=16" in _errors(at)
+    assert (
+        "'tok_emb.weight' has shape (29, 16), this architecture needs (29, 32)" in at.code[0].value
+    )
+
+
+def test_a_pickle_upload_is_refused(at):
+    at.radio(key="attention_weights_source").set_value("Upload .safetensors")
+    _run(at)
+    at.file_uploader(key="attention_upload_previous_token").upload(
+        "evil.safetensors", b"\x80\x04\x95\x10\x00cos\nsystem\n"
+    )
+    _run(at)
+    assert "not a readable .safetensors file" in _errors(at)
+
+
+def test_uploaded_good_weights_are_used_and_scored(at):
+    at.radio(key="attention_weights_source").set_value("Upload .safetensors")
+    _run(at)
+    model = load_pretrained("previous_token")
+    at.file_uploader(key="attention_upload_previous_token").upload(
+        "mine.safetensors", save(model.state_dict())
+    )
+    _run(at)
+    assert not at.error
+    assert float(at.metric[0].value.rstrip("%")) >= 95
+    assert _charts(at)
+
+
+def test_live_retraining_switches_to_the_new_weights(at):
+    at.slider(key="attention_steps_previous_token").set_value(50)
+    at.button(key="attention_retrain_previous_token").click()
+    _run(at)
+    assert at.radio(key="attention_weights_source").value == "Retrained in this session"
+    retrained = at.session_state["attention_retrained"]["previous_token"]
+    assert 0 <= retrained["accuracy"] <= 1
+    assert at.metric[0].value == f"{retrained['accuracy']:.1%}"
+    assert _charts(at)
+
+
+# ----------------------------------------------------------------------------- free text
+
+
+def test_free_text_runs_random_attention(free):
+    assert not free.error
+    assert free.selectbox(key="attention_sequence").options[0].startswith("1: the cat sat")
+    assert len(_charts(free)) == 1 + 2 + 13 + 3
+
+
+def test_d_model_not_divisible_by_heads_is_explained_and_recoverable(free):
+    free.number_input(key="attention_d_model").set_value(10)
+    free.number_input(key="attention_n_heads").set_value(3)
+    _run(free)
+    message = _errors(free)
+    assert "d_model = 10 cannot be split into 3 equal heads" in message
+    assert "[1, 2, 5, 10]" in message
+    assert not _charts(free)
+    free.number_input(key="attention_n_heads").set_value(5)
+    _run(free)
+    assert not free.error and _charts(free)
+
+
+def test_textbook_configuration(free):
+    free.number_input(key="attention_d_model").set_value(512)
+    free.number_input(key="attention_n_heads").set_value(8)
+    _run(free)
+    assert not free.error
+    assert free.selectbox(key="attention_step_head").options[-1] == "head 8"
+
+
+def test_too_long_text_offers_truncation(free):
+    free.text_area(key="attention_free_text").set_value("word " * 300)
+    _run(free)
+    assert "line 1 has 300 tokens; the limit is 256" in _errors(free)
+    assert not _charts(free)
+    free.checkbox(key="attention_truncate").check()
+    _run(free)
+    assert not free.error
+    assert "line 1 lost 44" in free.warning[0].value
+    assert _charts(free)
+
+
+def test_empty_free_text(free):
+    free.text_area(key="attention_free_text").set_value("")
+    _run(free)
+    assert "nothing to attend over" in _errors(free)
+
+
+@pytest.mark.parametrize("mode", ["words", "whitespace", "characters"])
+def test_hostile_text_runs_in_every_tokenizer(free, mode):
+    free.text_area(key="attention_free_text").set_value(
+        "<b>bold</b> <img src=x onerror=alert(1)> &amp;\n🙂 שלום עולם ∑ $x$ **y**"
+    )
+    free.radio(key="attention_tokenizer").set_value(mode)
+    _run(free)
+    assert not free.error and _charts(free)
+    # the options of widgets are plain text, never markdown or HTML
+    options = free.selectbox(key="attention_sequence").options
+    assert options[0].startswith("1: <")
+
+
+def test_causal_mask_and_every_focus_view(free):
+    free.toggle(key="attention_causal").set_value(True)
+    _run(free)
+    for view in free.selectbox(key="attention_focus_view").options:
+        free.selectbox(key="attention_focus_view").set_value(view)
+        _run(free)
+        assert not free.error
+
+
+def test_every_widget_key_is_page_prefixed(free):
+    keys = list(free.session_state.keys())
+    assert keys and all(k.startswith("attention_") for k in keys), keys
