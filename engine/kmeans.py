@@ -205,6 +205,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         The run also stops as soon as no point changes cluster.
     random_state : int, RandomState instance or None
         Seeds the initialisation.
+    device : str, default="cpu"
+        Where the Lloyd iterations run: "cpu" (compiled kernels on every core) or a
+        CUDA device ("cuda", "cuda:1") through PyTorch when it sees one. Seeding, the
+        history and the fitted attributes are the same either way.
 
     Attributes
     ----------
@@ -240,6 +244,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         max_iter: int = 300,
         tol: float = 1e-4,
         random_state: int | np.random.RandomState | None = None,
+        device: str = "cpu",
     ) -> None:
         self.n_clusters = n_clusters
         self.init = init
@@ -247,6 +252,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.device = device
 
     # -- public API ------------------------------------------------------------------
 
@@ -278,7 +284,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         # lose fewer digits near the origin. Centroids and history are shifted back.
         X_mean = X.mean(axis=0)
         Xc = X - X_mean
-        x_squared_norms = np.einsum("ij,ij->i", Xc, Xc)
+        # Only k-means++ needs ‖x‖² (N more values); Lloyd's step does without.
+        x_squared_norms = (
+            np.einsum("ij,ij->i", Xc, Xc) if isinstance(init, str) and init == "k-means++" else None
+        )
+        step = _step_for_device(self.device, Xc)
 
         runs, final_labels = [], []
         for _ in range(n_init):
@@ -290,7 +300,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 centers, seeding, init_name = init - X_mean, (), "array"
             run, labels = _kmeans_single_lloyd(
-                Xc, centers, self.max_iter, tol, x_squared_norms, init_name, seeding, X_mean
+                Xc, centers, self.max_iter, tol, x_squared_norms, init_name, seeding, X_mean, step
             )
             runs.append(run)
             final_labels.append(labels)
@@ -354,6 +364,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        if not isinstance(self.device, str) or not (
+            self.device == "cpu" or self.device.split(":")[0] == "cuda"
+        ):
+            raise ValueError(f"device={self.device!r} should be 'cpu' or 'cuda' (or 'cuda:N').")
 
     def _check_fitted_data(self, X: npt.ArrayLike) -> Array:
         check_is_fitted(self, "cluster_centers_")
@@ -374,7 +388,7 @@ def _kmeans_single_lloyd(
     centers_init: Array,
     max_iter: int,
     tol: float,
-    x_squared_norms: Array,
+    x_squared_norms: Array | None,
     init_name: str,
     seeding: tuple[SeedingStep, ...],
     X_mean: Array,
@@ -600,6 +614,15 @@ def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:
         elif mapping[la] != lb:
             return False
     return True
+
+
+def _step_for_device(device: str, X: Array):
+    """Lloyd's step for ``device``: the compiled CPU kernel, or a torch step holding X on the GPU."""
+    if device == "cpu":
+        return lloyd.fast_step
+    from engine import _lloyd_torch  # torch is imported only when a GPU is asked for
+
+    return _lloyd_torch.TorchStep(X, device)
 
 
 def _scaled_tolerance(X: Array, tol: float) -> float:
