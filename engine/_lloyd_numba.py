@@ -60,16 +60,16 @@ def _accumulate_block(X, b0, m, lab, centers64, labels_prev, labels, sums, count
     inertia = 0.0
     for i in range(m):
         row = b0 + i
-        l = lab[i]
-        labels[row] = l
-        if has_prev and labels_prev[row] != l:
+        label = lab[i]
+        labels[row] = label
+        if has_prev and labels_prev[row] != label:
             changed += 1
-        counts[l] += 1
+        counts[label] += 1
         sq = 0.0
         for j in range(d):
             x = np.float64(X[row, j])
-            sums[l, j] += x
-            diff = x - centers64[l, j]
+            sums[label, j] += x
+            diff = x - centers64[label, j]
             sq += diff * diff
         inertia += sq
     return inertia, changed

@@ -617,7 +617,7 @@ def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:
 
 
 def _step_for_device(device: str, X: Array):
-    """Lloyd's step for ``device``: the compiled CPU kernel, or a torch step holding X on the GPU."""
+    """Lloyd's step for ``device``: the compiled CPU kernel, or a torch step with X on the GPU."""
     if device == "cpu":
         return lloyd.fast_step
     from engine import _lloyd_torch  # torch is imported only when a GPU is asked for

@@ -8,8 +8,9 @@ J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 
 :func:`reference_step` is that text turned into numpy, for students. :func:`fast_step`
 computes exactly the same quantities with a compiled kernel, block by block on every
-core, for data sets of millions of points (:mod:`engine._lloyd_numba`). Both return a :class:`StepResult`; the estimator in
-:mod:`engine.kmeans` turns that into new centroids and a history record.
+core, for data sets of millions of points (:mod:`engine._lloyd_numba`). Both return
+a :class:`StepResult`; the estimator in :mod:`engine.kmeans` turns that into new
+centroids and a history record.
 
 Both functions assume validated input: ``X`` is a C-contiguous float32/float64
 array of shape (n_samples, n_features) and ``centers`` has the same dtype.
@@ -25,6 +26,7 @@ import numpy.typing as npt
 from engine import _lloyd_numba
 
 Array = npt.NDArray[np.floating]
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -100,7 +102,7 @@ def fast_step(
 
 
 def assign(X: Array, centers: Array) -> npt.NDArray[np.int32]:
-    """Nearest-centroid labels only (the assignment half-step), by the kernel of :func:`fast_step`."""
+    """Nearest-centroid labels only (the assignment half-step), by :func:`fast_step`'s kernel."""
     return _lloyd_numba.step(X, centers, None)[0]
 
 
