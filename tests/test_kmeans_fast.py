@@ -1,0 +1,172 @@
+"""The compiled Lloyd step (and the torch one) against the readable reference step.
+
+``reference_step`` is the oracle: the fast paths must give the same labels, counts
+and number of changed labels, and sums and J equal up to summation order. No timing
+is asserted here; speed is measured in ``bench/kmeans.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans as SKKMeans
+
+from engine import _lloyd_numba, _lloyd_torch, lloyd
+from engine.kmeans import KMeans
+
+DTYPES = [np.float32, np.float64]
+# (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8),
+# one row, fewer rows than a block, several blocks, and more than one thread's share.
+SHAPES = [
+    (1, 1, 1),
+    (1, 3, 1),
+    (7, 2, 3),
+    (300, 1, 5),
+    (257, 2, 8),
+    (1000, 4, 16),
+    (2500, 8, 64),
+    (600, 9, 4),
+    (3000, 64, 64),
+    (45_000, 2, 8),
+    (45_000, 16, 12),
+]
+
+
+def _problem(shape, dtype, seed=0):
+    n_samples, n_features, n_clusters = shape
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, n_features)) * rng.uniform(0.1, 10) + rng.uniform(-5, 5)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    centers = X[rng.choice(n_samples, n_clusters, replace=n_clusters > n_samples)].copy()
+    centers += rng.normal(scale=0.01, size=centers.shape).astype(dtype)
+    return X, centers
+
+
+def _assert_same_step(fast, ref, dtype):
+    np.testing.assert_array_equal(fast.labels, ref.labels)
+    assert fast.labels.dtype == np.int32
+    np.testing.assert_array_equal(fast.counts, ref.counts)
+    assert fast.counts.dtype == np.int64
+    assert fast.sums.dtype == dtype
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    scale = max(1.0, float(np.abs(ref.sums).max()))
+    np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
+    assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)
+    assert fast.n_changed == ref.n_changed
+
+
+def _ids(shape):
+    return "x".join(map(str, shape))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_fast_step_equals_reference_step(shape, dtype):
+    X, centers = _problem(shape, dtype)
+    ref = lloyd.reference_step(X, centers)
+    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype)
+    # A second step from moved centroids counts the labels that changed.
+    moved = (centers * 1.05 + 0.1).astype(dtype)
+    ref2 = lloyd.reference_step(X, moved, ref.labels)
+    _assert_same_step(lloyd.fast_step(X, moved, ref.labels), ref2, dtype)
+    np.testing.assert_array_equal(lloyd.assign(X, moved), ref2.labels)
+    assert lloyd.inertia_of(X, moved, ref2.labels) == pytest.approx(
+        ref2.inertia, rel=1e-4 if dtype == np.float32 else 1e-9
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("n_features", [2, 12], ids=["fused", "blas"])
+def test_fast_step_with_empty_clusters_and_duplicate_points(n_features, dtype):
+    rng = np.random.default_rng(1)
+    X = np.repeat(rng.normal(size=(5, n_features)), 40, axis=0).astype(dtype)  # 5 points x 40
+    far = np.full((3, n_features), 1e3, dtype=dtype)  # no point is nearest to these
+    centers = np.vstack([X[[0, 40]], far, X[[0]]])  # and two identical centroids: first wins
+    ref = lloyd.reference_step(X, centers)
+    fast = lloyd.fast_step(X, centers)
+    _assert_same_step(fast, ref, dtype)
+    assert (fast.counts[2:] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(dtype):
+    # Integer coordinates: distances are exact, so equal distances are real ties.
+    rng = np.random.default_rng(2)
+    X = rng.integers(-3, 4, size=(2000, 2)).astype(dtype)
+    centers = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [-1, -1]], dtype=dtype)
+    _assert_same_step(lloyd.fast_step(X, centers), lloyd.reference_step(X, centers), dtype)
+
+
+def test_fast_step_splits_rows_across_threads_without_changing_the_result():
+    X, centers = _problem((60_000, 3, 10), np.float64, seed=3)
+    threads = _lloyd_numba._N_THREADS
+    try:
+        _lloyd_numba._N_THREADS = 1
+        one = lloyd.fast_step(X, centers)
+        _lloyd_numba._N_THREADS = 3
+        three = lloyd.fast_step(X, centers)
+    finally:
+        _lloyd_numba._N_THREADS = threads
+    _assert_same_step(three, one, np.float64)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(2, 8), (5, 3), (24, 10)], ids=str)
+def test_estimator_matches_sklearn_through_the_fast_path(seed, n_features, n_clusters):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(3000, n_features)) + 4 * rng.integers(0, 4, size=(3000, 1))
+    init = X[rng.choice(len(X), n_clusters, replace=False)]
+    ours = KMeans(n_clusters, init=init, max_iter=50, tol=0).fit(X)
+    ref = SKKMeans(n_clusters, init=init, n_init=1, max_iter=50, tol=0, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6, atol=1e-9)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- torch
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("shape", [(1, 2, 1), (500, 2, 8), (800, 12, 5)], ids=_ids)
+def test_torch_step_on_cpu_equals_reference_step(shape, dtype):
+    X, centers = _problem(shape, dtype)
+    step = _lloyd_torch.TorchStep(X, "cpu")
+    ref = lloyd.reference_step(X, centers)
+    first = step(X, centers)
+    _assert_same_step(first, ref, dtype)
+    moved = (centers * 1.05 + 0.1).astype(dtype)
+    _assert_same_step(
+        step(X, moved, first.labels), lloyd.reference_step(X, moved, ref.labels), dtype
+    )
+
+
+def test_device_is_validated_in_fit():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="device='tpu'"):
+        KMeans(2, device="tpu").fit(X)
+    assert KMeans(2, device="cuda:1").get_params()["device"] == "cuda:1"  # stored unchanged
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
+def test_cuda_without_a_gpu_says_so():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        KMeans(2, device="cuda").fit(X)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU: torch.cuda.is_available() is False"
+)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_cuda_fit_matches_the_cpu_fit(dtype):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(20_000, 3)) + 5 * rng.integers(0, 5, size=(20_000, 1))).astype(dtype)
+    init = X[:6].copy()
+    cpu = KMeans(6, init=init, max_iter=30, tol=0).fit(X)
+    gpu = KMeans(6, init=init, max_iter=30, tol=0, device="cuda").fit(X)
+    agreement = (cpu.labels_ == gpu.labels_).mean()
+    assert agreement == 1.0 if dtype == np.float64 else agreement >= 0.9999
+    np.testing.assert_allclose(gpu.cluster_centers_, cpu.cluster_centers_, rtol=1e-4, atol=1e-4)
+    assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-4)
