@@ -57,6 +57,8 @@ __all__ = [
     "iteration_table",
     "labelled_rows",
     "make_plane_view",
+    "padded_range",
+    "plane_ranges",
     "restart_study",
     "voronoi_grid",
 ]
@@ -415,6 +417,25 @@ def padded_range(values: npt.ArrayLike, pad: float = 0.05) -> tuple[float, float
     low, high = float(values.min()), float(values.max())
     span = high - low or max(abs(low), 1.0)
     return low - pad * span, high + pad * span
+
+
+def plane_ranges(
+    points: npt.ArrayLike, aspect: float = 1.6, pad: float = 0.05
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x and y ranges around 2-D points, the shorter one widened to a width/height ``aspect``.
+
+    Drawn at equal scales, a Voronoi grid over these ranges fills a landscape plot.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    (x0, x1), (y0, y1) = padded_range(points[:, 0], pad), padded_range(points[:, 1], pad)
+    width, height = x1 - x0, y1 - y0
+    if width < aspect * height:
+        extra = (aspect * height - width) / 2
+        x0, x1 = x0 - extra, x1 + extra
+    else:
+        extra = (width / aspect - height) / 2
+        y0, y1 = y0 - extra, y1 + extra
+    return (x0, x1), (y0, y1)
 
 
 # --------------------------------------------------------------------------------------------
