@@ -219,7 +219,7 @@ def head_grid_figure(
         rows=rows,
         cols=cols,
         subplot_titles=[html.escape(n) for n in names],
-        horizontal_spacing=min(0.08, 0.3 / cols),
+        horizontal_spacing=min(0.04, 0.3 / cols),
         vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1,
     )
     for h in range(n_heads):
@@ -228,10 +228,12 @@ def head_grid_figure(
             _heatmap(weights[h], query_tokens, key_tokens, reasons, names[h]), row=r + 1, col=c + 1
         )
         _apply_weight_axes(fig, query_tokens, key_tokens, row=r + 1, col=c + 1)
+        if c > 0:  # query labels once per row: long tokens would run into the next head
+            fig.update_yaxes(showticklabels=False, row=r + 1, col=c + 1)
     shown = weights[:, reasons == ""] if (reasons == "").any() else np.zeros(1)
     top = float(shown.max()) if zmax is None else zmax
-    side = 260 if cols >= 4 else 320
-    label_room = 40 + 6 * min(max((len(t) for t in [*query_tokens, *key_tokens]), default=1), 12)
+    side = 230 if cols >= 4 else 320
+    label_room = 40 + 6 * min(max((len(t) for t in key_tokens), default=1), 16)
     fig.update_layout(
         coloraxis=dict(
             colorscale=WEIGHT_COLOURSCALE,
