@@ -302,7 +302,11 @@ if data is None:
 
 fit_key = (data.digest, *(settings[name] for name in FIT_DEFAULTS))
 held: Fit | None = ss.get("kmeans_fit")
-if held is None or held.key != fit_key:
+if held is not None and held.key == fit_key and held.data is not data:
+    # Same points, new labels, names or notes (e.g. a label column picked): same fit.
+    held = Fit(held.key, data, held.model, held.settings, held.warnings)
+    ss["kmeans_fit"] = held
+elif held is None or held.key != fit_key:
     try:
         data_io.check_enough_rows(data.X, settings["k"])
         with st.spinner(f"Running K-means on {data.n_samples:,} points…"):

@@ -1,0 +1,232 @@
+"""The K-means page, driven by Streamlit's AppTest: controls, results, uploads, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from bad_files import BAD, CASES, upload_name
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
+from streamlit.testing.v1 import AppTest
+
+from engine.kmeans_analysis import LabData
+
+APP = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app.py")
+# Uploads too big to be worth a page round trip here; tests/test_data.py reads them.
+SLOW = {"too_many_rows", "ragged_deep", "too_many_columns"}
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/kmeans.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page, by the key they were drawn with."""
+    out = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        out[element.proto.id] = spec
+    return out
+
+
+def chart(at: AppTest, key: str) -> dict:
+    matches = [spec for id_, spec in charts(at).items() if key in id_]
+    assert len(matches) == 1, list(charts(at))
+    return matches[0]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def press(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    if at.radio(key="kmeans_source").value != "Upload CSV":
+        at.radio(key="kmeans_source").set_value("Upload CSV").run()
+    at.file_uploader(key="kmeans_upload").set_value((name, content, "text/csv"))
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return open_page()
+
+
+def test_default_run_finds_the_four_blobs(default_page):
+    at = default_page
+    X, _ = make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)
+    reference = SklearnKMeans(n_clusters=4, random_state=0, n_init=1).fit(X)
+    assert metric(at, "Clusters K") == "4"
+    assert metric(at, "Final J") == f"{reference.inertia_:,.3f}"
+    assert metric(at, "Adjusted Rand index") == "1.000"
+    names = [t["name"] for t in chart(at, "kmeans_result_chart")["data"]]
+    assert names == ["Voronoi regions"] + [f"cluster {k} (75)" for k in range(1, 5)] + [
+        "centroids"]
+    assert errors(at) == [] and not at.exception
+
+
+def test_convergence_tab_has_the_j_curve_and_a_row_per_iteration(default_page):
+    at = default_page
+    n_iter = int(metric(at, "Iterations"))
+    j_curve = chart(at, "kmeans_j_chart")
+    assert {t["name"] for t in j_curve["data"]} >= {"after assignment", "after update",
+                                                     "converged"}
+    table = next(df for df in at.dataframe if "J after update" in df.value.columns)
+    assert len(table.value) == n_iter
+
+
+def test_playback_has_a_frame_per_half_step(default_page):
+    at = default_page
+    spec = chart(at, "kmeans_playback_chart")
+    assert len(spec["frames"]) == 2 * int(metric(at, "Iterations"))
+    assert spec["layout"]["updatemenus"][0]["buttons"][0]["method"] == "animate"
+
+
+def test_url_holds_the_settings(default_page):
+    q = default_page.query_params
+    assert q["src"] == "generate" and q["k"] == "4" and q["n"] == "300"
+
+
+def test_changing_k_and_init_reruns_with_the_new_settings():
+    at = open_page()
+    at.number_input(key="kmeans_k").set_value(3)
+    at.selectbox(key="kmeans_init").set_value("random")
+    press(at, "Run K-means")
+    assert metric(at, "Clusters K") == "3"
+    names = [t["name"] for t in chart(at, "kmeans_result_chart")["data"]]
+    assert sum(n.startswith("cluster") for n in names) == 3
+    assert at.query_params["k"] == "3" and at.query_params["init"] == "random"
+    X, _ = make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)
+    ref = SklearnKMeans(n_clusters=3, init="random", random_state=0, n_init=1).fit(X)
+    assert metric(at, "Final J") == f"{ref.inertia_:,.3f}"
+
+
+def test_several_starts_draw_one_curve_per_run():
+    at = open_page()
+    at.number_input(key="kmeans_n_init").set_value(5)
+    press(at, "Run K-means")
+    data = chart(at, "kmeans_runs_chart")["data"]
+    assert len(data) == 5 and sum("(best)" in t["name"] for t in data) == 1
+
+
+def test_step_through_moves_between_iterations_without_refitting():
+    at = open_page()
+    fit_before = at.session_state["kmeans_fit"]
+    at.slider(key="kmeans_iteration").set_value(2).run()
+    at.radio(key="kmeans_half").set_value("assign").run()
+    assert chart(at, "kmeans_step_chart")["layout"]["title"]["text"].startswith(
+        "Iteration 2 of")
+    assert at.session_state["kmeans_fit"] is fit_before
+    assert at.query_params["it"] == "2" and at.query_params["half"] == "assign"
+
+
+def test_generating_moons_shows_its_note_and_true_groups():
+    at = open_page()
+    at.selectbox(key="kmeans_gen_kind").set_value("moons").run()
+    at.number_input(key="kmeans_gen_n_samples").set_value(500)
+    press(at, "Generate data")
+    assert any("slices each moon" in m.value for m in at.markdown)
+    assert at.session_state["kmeans_data"].n_samples == 500
+
+
+def test_more_clusters_than_points_is_refused_and_results_stay():
+    at = open_page()
+    before = metric(at, "Final J")
+    at.number_input(key="kmeans_gen_n_samples").set_value(3)
+    press(at, "Generate data")
+    assert any("Lower K to 3" in e for e in errors(at))
+    assert metric(at, "Final J") == before
+    assert not at.exception
+
+
+def test_sample_table_with_standardising_gives_a_pca_view():
+    at = open_page()
+    at.radio(key="kmeans_source").set_value("Sample table").run()
+    at.selectbox(key="kmeans_sample").set_value("wine").run()
+    at.toggle(key="kmeans_standardize").set_value(True).run()
+    data = at.session_state["kmeans_data"]
+    assert data.n_features == 13 and data.standardized
+    annotations = chart(at, "kmeans_result_chart")["layout"]["annotations"]
+    assert "PCA projection of 13 features" in annotations[0]["text"]
+    assert metric(at, "Adjusted Rand index") != "—"
+
+
+def test_a_valid_upload_is_clustered_with_its_label_column():
+    X, y = make_blobs(n_samples=120, centers=3, random_state=6)
+    rows = "\n".join(
+        f"{a:.4f};{b:.4f};g{c}".replace(".", ",") for (a, b), c in zip(X, y, strict=True))
+    content = ("länge;breite;gruppe\n" + rows + "\n").encode("utf-8-sig")
+    at = open_page()
+    at.number_input(key="kmeans_k").set_value(3)
+    press(at, "Run K-means")
+    upload(at, "punkte.csv", content)
+    assert errors(at) == [] and not at.exception
+    data = at.session_state["kmeans_data"]
+    assert data.source == "upload" and data.feature_names == ("länge", "breite")
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("kmeans_label_"))
+                 ).set_value("gruppe").run()
+    assert metric(at, "Adjusted Rand index") == "1.000"
+
+
+def test_every_malformed_upload_gets_its_message_and_keeps_the_results():
+    at = open_page()
+    before = metric(at, "Final J")
+    for name in BAD:
+        if name in SLOW:
+            continue
+        content, expected = CASES[name]
+        upload(at, upload_name(name), content)
+        shown = errors(at)
+        assert any(expected in e for e in shown), (name, expected, shown)
+        assert metric(at, "Final J") == before, name
+        assert not at.exception, name
+
+
+def test_html_in_an_uploaded_header_is_shown_as_text():
+    at = open_page()
+    content, _ = CASES["html_in_header"]
+    upload(at, "xss.csv", content)
+    spec = chart(at, "kmeans_result_chart")
+    assert "<img" not in spec["layout"]["xaxis"]["title"]["text"]
+    assert "&lt;img" in spec["layout"]["xaxis"]["title"]["text"]
+
+
+def test_a_one_value_change_in_a_large_data_set_gives_a_new_fit():
+    """Fits are cached on a digest of every value, not on Streamlit's sample of the array."""
+    at = open_page()
+    X, _ = make_blobs(n_samples=600_000, centers=4, random_state=0)
+    Y = X.copy()
+    Y[431_207] = [500.0, -500.0]  # one row far away: J must change
+    held = at.session_state["kmeans_data"]
+    for big in (X, Y):
+        at.session_state["kmeans_data"] = _with_points(held, big)
+        at.run()
+        assert not at.exception
+    fit = at.session_state["kmeans_fit"]
+    assert fit.data.digest == at.session_state["kmeans_data"].digest
+    reference = SklearnKMeans(n_clusters=4, random_state=0, n_init=1).fit(Y)
+    assert fit.model.inertia_ == pytest.approx(reference.inertia_, rel=1e-6)
+    assert re.sub(",", "", metric(at, "Final J")) == f"{reference.inertia_:.3f}"
+
+
+def _with_points(data: LabData, X: np.ndarray) -> LabData:
+    from engine.data import content_digest
+
+    return replace(data, X=X, raw=X, labels=None, label_names=None,
+                   row_index=np.arange(len(X)), digest=content_digest(X))
