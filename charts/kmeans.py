@@ -394,14 +394,8 @@ def playback_figure(
         )
     )
 
-    def caption(step: HalfStep) -> str:
-        what = "assignment: points join the nearest centroid" if step.half == "assign" else (
-            "update: centroids move to the mean of their points")
-        return f"Iteration {step.iteration} · {what} · J = {step.inertia:,.3f}"
-
     fig.frames = [
-        go.Frame(data=frame_data(i), traces=[0, 1, 2], name=_frame_name(s),
-                 layout={"title": {"text": caption(s)}})
+        go.Frame(data=frame_data(i), traces=[0, 1, 2], name=_frame_name(s))
         for i, s in enumerate(steps)
     ]
     play = {"frame": {"duration": frame_ms, "redraw": False},
@@ -420,8 +414,8 @@ def playback_figure(
             ],
         }],
         sliders=[{
-            "active": 0, "x": 0.2, "len": 0.8, "y": -0.08, "yanchor": "top",
-            "pad": {"t": 10}, "currentvalue": {"prefix": "half-step: ", "font": {"size": 14}},
+            "active": 0, "x": 0.3, "len": 0.7, "y": -0.08, "yanchor": "top",
+            "pad": {"t": 10}, "currentvalue": {"prefix": "half-step ", "font": {"size": 14}},
             "steps": [
                 {"label": f"{s.iteration}{'a' if s.half == 'assign' else 'u'}",
                  "method": "animate",
@@ -432,7 +426,7 @@ def playback_figure(
             ],
         }],
     )
-    _layout(fig, caption(steps[0]), notes, height)
+    _layout(fig, "Playback: a = assignment, u = update half-step", notes, height)
     fig.update_layout(margin={"b": 130})
     # Fixed ranges: the view must not jump between frames.
     all_x = np.concatenate([points[:, 0]] + [c[:, 0] for c in centers])
