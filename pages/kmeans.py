@@ -376,7 +376,7 @@ tabs = st.tabs(["Result", "Convergence", "Step through", "k-means++ seeding", "S
                 "Choosing K", "Cross-check", "Export"])
 
 
-def result_picture(step: ka.HalfStep, *, title: str, key: str) -> None:
+def result_picture(step: ka.HalfStep, counts: np.ndarray, *, title: str, key: str) -> None:
     """Points, centroids and (for 2-D data) Voronoi regions of one half-step."""
     centers = view.project(step.centers)
     voronoi = None
@@ -386,7 +386,7 @@ def result_picture(step: ka.HalfStep, *, title: str, key: str) -> None:
     fig = charts.result_figure(
         points, step.labels, centers, distances=step.distances, row_numbers=view.index,
         voronoi=voronoi, axis_titles=view.axis_titles, title=title, notes=notes,
-        counts=np.bincount(step.labels, minlength=k) if not view.sampled else None,
+        counts=counts,  # cluster sizes over all points, not the display sample
     )
     st.plotly_chart(fig, key=key, theme=None)
 
@@ -397,6 +397,7 @@ with tabs[0]:
     result_picture(
         ka.HalfStep(run.n_iter, "update", run.centers,
                     model.labels_[view.index], final.distances, run.inertia),
+        np.bincount(model.labels_, minlength=k),
         title=f"{k} clusters · J = {model.inertia_:,.3f}", key="kmeans_result_chart",
     )
     st.caption("Hover over a point to see its distance to every centroid: it belongs to the "
@@ -454,7 +455,7 @@ def step_through() -> None:
             if half == "assign" else
             "**Update:** every centroid moves to the mean of the points that joined it.")
     st.markdown(what)
-    result_picture(step, title=f"Iteration {t} of {n_iter} · "
+    result_picture(step, record.counts, title=f"Iteration {t} of {n_iter} · "
                    f"{'after assignment' if half == 'assign' else 'after update'}",
                    key="kmeans_step_chart")
 
