@@ -426,9 +426,7 @@ with tabs[1]:
 def step_through() -> None:
     """Slider over iterations and the half-step toggle: moving them never re-fits.
 
-    The fit is held in session state, so a step only redraws. (Not an ``st.fragment``: in
-    Streamlit 1.67 a fragment on a page under ``st.navigation`` makes a directly opened
-    /kmeans lose the app's navigation and page config.)
+    The fit is held in session state, so a step only redraws the page; K-means never reruns.
     """
     n_iter = run.n_iter
     left, right = st.columns([3, 2])
