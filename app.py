@@ -16,13 +16,24 @@ st.set_page_config(
     layout="wide",
 )
 
+# Page files are not named after their URL paths on purpose. Because a pages/ folder
+# exists, Streamlit 1.67 serves the first request after start-up the old (v1) way: a
+# first request for /kmeans would run pages/kmeans.py alone, without this file's
+# navigation and page config. With no file named like a URL path, that first request
+# falls through to this script. tests/test_routing_browser.py keeps it so.
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
     st.Page(
-        "pages/kmeans.py", title="K-means lab", icon=":material/scatter_plot:", url_path="kmeans"
+        "pages/kmeans_lab.py",
+        title="K-means lab",
+        icon=":material/scatter_plot:",
+        url_path="kmeans",
     ),
     st.Page(
-        "pages/attention.py", title="Attention lab", icon=":material/grid_on:", url_path="attention"
+        "pages/attention_lab.py",
+        title="Attention lab",
+        icon=":material/grid_on:",
+        url_path="attention",
     ),
 ]
 

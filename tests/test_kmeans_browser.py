@@ -24,9 +24,6 @@ VALID_CSV = b"width;height;kind\n" + b"".join(
 
 
 def open_kmeans(page: Page, app_url: str) -> None:
-    # Open the entry page first: on a fresh server, Streamlit 1.67 runs a directly opened
-    # /kmeans as a bare pages/ script (no app.py navigation) until app.py has run once.
-    goto(page, app_url)
     goto(page, f"{app_url}/kmeans")
     expect(page.locator("h1").first).to_contain_text("K-means lab")
 

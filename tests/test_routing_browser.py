@@ -1,0 +1,54 @@
+"""A shared link works as the very first request a fresh server receives.
+
+Streamlit serves a fresh server's first request the old (pages-folder) way; if a file
+in pages/ were named like the URL path, /kmeans would open without app.py's
+navigation and page config. Each case here starts its own server so its request is
+the first one.
+"""
+
+import subprocess
+import sys
+
+import pytest
+from browser_util import exceptions, goto
+from conftest import ROOT, _free_port, _wait_healthy
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"), [("kmeans", "K-means lab"), ("attention", "Attention lab")]
+)
+def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        goto(page, f"{url}/{path}")
+        assert heading in page.locator("h1").first.inner_text()
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Home" in nav and "K-means lab" in nav and "Attention lab" in nav
+        assert page.title() != path  # app.py's page config ran
+        assert exceptions(page) == []
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
