@@ -28,5 +28,13 @@ test: $(VENV)/.test-deps
 lint: $(VENV)/.test-deps
 	$(PY) -m ruff check .
 
-bench: $(VENV)/.test-deps
+$(VENV)/.bench-deps: $(VENV)/.test-deps requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+# Benchmarks print ratios against the peers; they are never part of `make test`.
+bench: $(VENV)/.bench-deps
 	$(PY) bench/kmeans.py
+	$(PY) bench/attention.py
+	$(PY) bench/page.py
+	$(PY) bench/load.py
