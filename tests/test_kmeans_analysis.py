@@ -4,11 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.metrics import adjusted_rand_score
 
 from engine.data import make_dataset, prepare_features, read_csv_bytes
 from engine.kmeans import KMeans
 from engine.kmeans_analysis import (
     LabData,
+    adjusted_rand,
     centroids_table,
     cross_check,
     display_sample,
@@ -185,3 +187,30 @@ def test_distinct_minima_groups_values_equal_within_tolerance():
     assert minima["J"].tolist() == [10.0, 12.0, 15.0]
     assert minima["runs"].tolist() == [2, 1, 1]
     assert minima["best"].tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("labels_true", "labels_pred"),
+    [
+        ([0, 0, 1, 1], [1, 1, 0, 0]),
+        ([0, 0, 0, 0], [0, 0, 0, 0]),
+        ([0, 1, 2, 3], [0, 1, 2, 3]),
+        ([0, 0, 0, 1, 1, 1, 2], [0, 0, 1, 1, 2, 2, 2]),
+        (["a", "b", "a", "b"], [0, 0, 1, 1]),  # not integers: scikit-learn's own path
+        ([-1, 0, 0, 5], [3, 3, 1, 1]),
+    ],
+    ids=["swapped", "one-group", "singletons", "mixed", "strings", "negative"],
+)
+def test_adjusted_rand_matches_scikit_learn(labels_true, labels_pred):
+    expected = adjusted_rand_score(labels_true, labels_pred)
+    assert adjusted_rand(np.array(labels_true), np.array(labels_pred)) == pytest.approx(
+        expected, abs=1e-12)
+
+
+def test_adjusted_rand_matches_scikit_learn_on_many_noisy_labels():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 8, 200_000)
+    noisy = np.where(rng.random(truth.size) < 0.2, rng.integers(0, 6, truth.size), truth % 6)
+    assert adjusted_rand(truth, noisy) == pytest.approx(
+        adjusted_rand_score(truth, noisy), abs=1e-12)
+    assert adjusted_rand(None, noisy) is None

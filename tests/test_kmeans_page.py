@@ -47,6 +47,12 @@ def chart(at: AppTest, key: str) -> dict:
     return matches[0]
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Select a result tab: tabs are lazy, so only the open tab's content is on the page."""
+    at.session_state["kmeans_tab"] = name
+    return at.run()
+
+
 def errors(at: AppTest) -> list[str]:
     return [e.value.replace("\\", "") for e in at.error]
 
@@ -82,7 +88,7 @@ def test_default_run_finds_the_four_blobs(default_page):
 
 
 def test_convergence_tab_has_the_j_curve_and_a_row_per_iteration(default_page):
-    at = default_page
+    at = open_tab(default_page, "Convergence")
     n_iter = int(metric(at, "Iterations"))
     j_curve = chart(at, "kmeans_j_chart")
     assert {t["name"] for t in j_curve["data"]} >= {"after assignment", "after update",
@@ -92,10 +98,23 @@ def test_convergence_tab_has_the_j_curve_and_a_row_per_iteration(default_page):
 
 
 def test_playback_has_a_frame_per_half_step(default_page):
-    at = default_page
+    at = open_tab(default_page, "Step through")
     spec = chart(at, "kmeans_playback_chart")
     assert len(spec["frames"]) == 2 * int(metric(at, "Iterations"))
     assert spec["layout"]["updatemenus"][0]["buttons"][0]["method"] == "animate"
+
+
+def test_only_the_open_tab_is_computed_and_sent():
+    at = open_page()
+    assert [key.rsplit("-", 1)[-1] for key in charts(at)] == ["kmeans_result_chart"]
+    fit = at.session_state["kmeans_fit"]
+    open_tab(at, "Cross-check")
+    assert charts(at) == {}
+    assert metric(at, "J, scikit-learn") == f"{fit.model.inertia_:,.6f}"
+    open_tab(at, "Convergence")
+    assert sorted(key.rsplit("-", 1)[-1] for key in charts(at)) == [
+        "kmeans_j_chart", "kmeans_shift_chart"]
+    assert at.session_state["kmeans_fit"] is fit  # switching tabs never re-fits
 
 
 def test_url_holds_the_settings(default_page):
@@ -121,12 +140,12 @@ def test_several_starts_draw_one_curve_per_run():
     at = open_page()
     at.number_input(key="kmeans_n_init").set_value(5)
     press(at, "Run K-means")
-    data = chart(at, "kmeans_runs_chart")["data"]
+    data = chart(open_tab(at, "Several starts"), "kmeans_runs_chart")["data"]
     assert len(data) == 5 and sum("(best)" in t["name"] for t in data) == 1
 
 
 def test_step_through_moves_between_iterations_without_refitting():
-    at = open_page()
+    at = open_tab(open_page(), "Step through")
     fit_before = at.session_state["kmeans_fit"]
     at.slider(key="kmeans_iteration").set_value(2).run()
     at.radio(key="kmeans_half").set_value("assign").run()

@@ -1,0 +1,270 @@
+"""Time the K-means page in a real Chromium: Run → charts drawn, and the bytes sent per run.
+
+Starts its own ``streamlit run app.py`` on a free port, opens ``/kmeans`` with generated
+blobs of each case's size (through the URL query parameters the page reads), then for
+each repeat changes the K-means seed and presses **Run K-means**, so every repeat is a
+real fit on all N points. For each case it prints medians over the repeats of:
+
+run_s
+    From the click on Run K-means to the charts drawn: the script state has gone
+    ``running`` → ``notRunning`` *and* every visible Plotly chart in the main area has
+    drawn (has its ``.main-svg``; a chart that existed before the click has fired
+    ``plotly_afterplot`` since). The clock is the page's own ``performance.now()``, read
+    at the moment the last of those happened.
+run_MB
+    Bytes of every websocket frame the browser received from the click until the charts
+    were drawn and the socket stayed quiet for 0.5 s (Streamlit's protobuf deltas).
+tab_s, tab_MB
+    Opening the "Step through" tab (its step chart and the playback figure are computed
+    only when the tab is opened).
+step_s, step_MB
+    One step of the Iteration slider (ArrowRight on its thumb): the step chart redrawn.
+    The fit is never rerun for a step; the bytes show nothing but the step chart travels.
+
+    .venv/bin/python bench/page.py                       # 100k and 1M points, 3 repeats
+    .venv/bin/python bench/page.py --sizes 100000 --repeats 5
+
+A benchmark, never a test: nothing here asserts a time. The machine has 2 shared cores,
+so the load average is printed with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from functools import partial
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+K = 8
+QUIET_S = 0.5
+TIMEOUT_MS = 180_000
+
+# Injected into every page: records script-state changes and Plotly redraws with their
+# performance.now() times, so Python reads exact moments instead of polling late.
+PROBE = """
+(() => {
+  const w = window;
+  w.__bench = {armed: false, sawRunning: false, notRunningAt: null, lastPlotAt: 0};
+  const hook = () => {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+      if (gd.__benchHooked || typeof gd.on !== 'function') continue;
+      gd.__benchHooked = true;
+      gd.on('plotly_afterplot', () => {
+        gd.__benchPlotAt = performance.now();
+        w.__bench.lastPlotAt = Math.max(w.__bench.lastPlotAt, gd.__benchPlotAt);
+      });
+    }
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (app && w.__bench.armed) {
+      const state = app.getAttribute('data-test-script-state');
+      if (state === 'running') { w.__bench.sawRunning = true; w.__bench.notRunningAt = null; }
+      else if (state === 'notRunning' && w.__bench.sawRunning && w.__bench.notRunningAt === null)
+        w.__bench.notRunningAt = performance.now();
+    }
+  };
+  new MutationObserver(hook).observe(document, {subtree: true, childList: true,
+                                                 attributes: true});
+  setInterval(hook, 20);
+})();
+"""
+
+ARM = """() => {
+  const b = window.__bench;
+  b.armed = true; b.sawRunning = false; b.notRunningAt = null;
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) gd.__benchBefore = true;
+  b.clickAt = performance.now();
+  return b.clickAt;
+}"""
+
+# Done when the run has ended, every visible chart in the main area has its SVG, and at
+# least one chart was drawn after the click (redrawn, or new). The time is that of the last
+# such drawing, or of the end of the run if later.
+DRAWN = """() => {
+  const b = window.__bench;
+  if (b.notRunningAt === null) return null;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return null;
+  let last = b.notRunningAt, drawn = 0;
+  for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+    if (!gd.checkVisibility()) continue;
+    if (!gd.querySelector('.main-svg')) return null;
+    if (gd.__benchPlotAt > b.clickAt) { drawn++; last = Math.max(last, gd.__benchPlotAt); }
+    else if (!gd.__benchBefore) {
+      if (gd.__benchFirstSeen === undefined) gd.__benchFirstSeen = performance.now();
+      drawn++; last = Math.max(last, gd.__benchFirstSeen);
+    }
+  }
+  return drawn ? (last - b.clickAt) / 1000 : null;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise RuntimeError("streamlit did not start")
+
+
+class Bytes:
+    """Sum of websocket frame payloads received by the page."""
+
+    def __init__(self, page: Page) -> None:
+        self.total, self.last_at = 0, time.monotonic()
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        self.total += len(payload)
+        self.last_at = time.monotonic()
+
+    def settle(self, page: Page) -> None:
+        """Wait until no frame has come for QUIET_S seconds."""
+        while time.monotonic() - self.last_at < QUIET_S:
+            page.wait_for_timeout(100)
+
+
+def measure(page: Page, received: Bytes, action) -> tuple[float, float]:
+    """(seconds from the action to the charts drawn, MB received) for one action."""
+    page.evaluate(ARM)
+    before = received.total
+    action()
+    try:
+        page.wait_for_function("() => window.__bench.sawRunning", timeout=3_000)
+    except PlaywrightTimeout:  # nothing reran (e.g. a tab whose content was already sent)
+        received.settle(page)
+        return 0.0, (received.total - before) / 1e6
+    page.wait_for_function(DRAWN, timeout=TIMEOUT_MS, polling="raf")
+    received.settle(page)  # also lets a later chart of the same run record its drawing
+    seconds = float(page.evaluate(DRAWN))
+    return seconds, (received.total - before) / 1e6
+
+
+def press_key(target, key: str) -> None:
+    target.focus()
+    target.press(key)
+
+
+def wait_idle(page: Page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=TIMEOUT_MS)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                           timeout=TIMEOUT_MS)
+
+
+def run_case(browser, url: str, n: int, repeats: int) -> dict[str, list[float]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.add_init_script(PROBE)
+    received = Bytes(page)
+    page.goto(f"{url}/kmeans?src=generate&kind=blobs&n={n}&c={K}&k={K}&seed=0",
+              wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
+                           timeout=TIMEOUT_MS)
+    page.get_by_text(f"{n:,} points × 2 features").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    received.settle(page)
+    out: dict[str, list[float]] = {key: [] for key in
+                                   ("run_s", "run_MB", "tab_s", "tab_MB", "step_s", "step_MB")}
+    seed = page.get_by_label("Seed (random_state)", exact=True)
+    tabs = page.locator('[data-testid="stTab"]')
+    for r in range(repeats):
+        tabs.filter(has_text="Result").first.click()
+        wait_idle(page)
+        received.settle(page)
+
+        def press_run(r=r) -> None:
+            seed.fill(str(r + 1))
+            page.get_by_role("button", name="Run K-means").click()
+
+        s, mb = measure(page, received, press_run)
+        out["run_s"].append(s)
+        out["run_MB"].append(mb)
+
+        s, mb = measure(page, received, lambda: tabs.filter(has_text="Step through").first.click())
+        out["tab_s"].append(s)
+        out["tab_MB"].append(mb)
+
+        thumb = page.locator('[data-testid="stSlider"]', has_text="Iteration").get_by_role("slider")
+        wait_idle(page)
+        if thumb.get_attribute("aria-valuenow") != "1":
+            measure(page, received, partial(press_key, thumb, "Home"))
+        s, mb = measure(page, received, partial(press_key, thumb, "ArrowRight"))
+        out["step_s"].append(s)
+        out["step_MB"].append(mb)
+    context.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    proc, url = start_server()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+            # A fresh server's first request shows a "Page not found" dialog over the page
+            # (reported): spend it on the home page.
+            first = browser.new_page()
+            first.goto(url, wait_until="domcontentloaded")
+            wait_idle(first)
+            first.close()
+            print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            print(f"{'points':>10} {'K':>3} {'run_s':>7} {'run_MB':>7} {'tab_s':>7} "
+                  f"{'tab_MB':>7} {'step_s':>7} {'step_MB':>8}   (medians of {args.repeats})")
+            for n in args.sizes:
+                res = run_case(browser, url, n, args.repeats)
+                med = {key: statistics.median(v) for key, v in res.items()}
+                print(f"{n:>10,} {K:>3} {med['run_s']:>7.2f} {med['run_MB']:>7.2f} "
+                      f"{med['tab_s']:>7.2f} {med['tab_MB']:>7.2f} {med['step_s']:>7.2f} "
+                      f"{med['step_MB']:>8.3f}", flush=True)
+                print(f"{'':>10}     all run_s: {', '.join(f'{v:.2f}' for v in res['run_s'])}",
+                      flush=True)
+            print(f"load average after:  {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
