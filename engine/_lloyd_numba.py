@@ -61,9 +61,10 @@ def _accumulate_block(X, b0, m, lab, centers64, labels_prev, labels, sums, count
     for i in range(m):
         row = b0 + i
         label = lab[i]
-        labels[row] = label
+        # Compare before writing: `labels` may be `labels_prev` itself (see `step`).
         if has_prev and labels_prev[row] != label:
             changed += 1
+        labels[row] = label
         counts[label] += 1
         sq = 0.0
         for j in range(d):
@@ -110,12 +111,13 @@ def _make_fused_kernel(n_features: int):
                     better = dist < best[i]  # strict: the first of equal centroids wins
                     best[i] = dist if better else best[i]
                     lab[i] = c if better else lab[i]
-            # Labels, changes and J, each a pass over the block the compiler vectorises.
-            for i in range(m):
-                labels[b0 + i] = lab[i]
+            # Changes, labels and J, each a pass over the block the compiler vectorises.
+            # Changes first: `labels` may be `labels_prev` itself (see `step`).
             if has_prev:
                 for i in range(m):
                     changed += labels_prev[b0 + i] != lab[i]
+            for i in range(m):
+                labels[b0 + i] = lab[i]
             for i in range(m):
                 sq[i] = 0.0
             for j in range(d):
@@ -186,14 +188,18 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def step(X: np.ndarray, centers: np.ndarray, labels_prev: np.ndarray | None):
-    """One assignment pass: (labels, sums, counts, inertia, n_changed). Validated input assumed."""
+    """One assignment pass: (labels, sums, counts, inertia, n_changed). Validated input assumed.
+
+    The new labels are written over ``labels_prev`` when it is given, so a run holds one
+    label array rather than two (10M points: 40 MB less at the peak).
+    """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     c_sq_norms = np.einsum("ij,ij->i", centers, centers)  # in X's dtype, as scikit-learn
     centers64 = centers.astype(np.float64)
     prev = np.empty(0, np.int32) if labels_prev is None else labels_prev
-    labels = np.empty(n_samples, dtype=np.int32)
+    labels = np.empty(n_samples, dtype=np.int32) if labels_prev is None else labels_prev
 
     n_parts = int(min(_N_THREADS, max(1, n_samples // _MIN_ROWS_PER_THREAD)))
     # Ranges on block boundaries, so every block but the last is full.

@@ -435,7 +435,9 @@ def _kmeans_single_lloyd(
             break
 
     if stop_reason != "labels unchanged":
-        # The last update moved the centroids: re-assign so labels match them.
+        # The last update moved the centroids: re-assign so labels match them. (Drop the
+        # old labels first, so the peak holds one array of N labels, not two.)
+        labels = None
         labels = lloyd.assign(X, centers)
     inertia = lloyd.inertia_of(X, centers, labels)
     return KMeansRun(

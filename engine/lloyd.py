@@ -95,7 +95,8 @@ def fast_step(
     every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
     same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
     :mod:`engine._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
-    and unused.
+    and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
+    then holds one array of N labels instead of two.
     """
     labels, sums, counts, inertia, n_changed = _lloyd_numba.step(X, centers, labels_prev)
     return StepResult(labels, sums, counts, inertia, n_changed)
