@@ -795,12 +795,14 @@ def _split_rows(text: str, separator: str) -> list[tuple[int, list[str]]] | None
 
 
 def _sniff_separator(text: str, truncated: bool) -> tuple[str, list[tuple[int, list[str]]]]:
-    """Pick the separator that splits the sample into the most consistent rows.
+    """Pick the separator that splits the most rows into the same number of fields.
 
-    csv.Sniffer guesses ',' for "1,5;2,7" (decimal comma); a consistent field count
-    tried in the order tab, semicolon, comma gets it right.
+    csv.Sniffer guesses ',' for "1,5;2,7" (decimal comma). Counting rows of the modal
+    width, with ties going to tab, then semicolon, then comma, gets that right - and a
+    wrong separator that swallows the file into one quoted field (a header such as
+    ``"x","y;"`` split on ';') scores one row, not all of them.
     """
-    best: tuple[float, str, list[tuple[int, list[str]]]] | None = None
+    best: tuple[int, str, list[tuple[int, list[str]]]] | None = None
     fallback: list[tuple[int, list[str]]] | None = None
     for separator in _SEPARATORS:
         rows = _split_rows(text, separator)
@@ -816,11 +818,9 @@ def _sniff_separator(text: str, truncated: bool) -> tuple[str, list[tuple[int, l
         width = max(set(counts), key=counts.count)  # modal field count
         if width < 2:
             continue
-        share = counts.count(width) / len(counts)
-        if share >= 0.9:
-            return separator, rows
-        if best is None or share > best[0]:
-            best = (share, separator, rows)
+        consistent = counts.count(width)
+        if best is None or consistent > best[0]:  # strict: earlier separators win ties
+            best = (consistent, separator, rows)
     if best is not None:
         return best[1], best[2]
     return ",", fallback or []
