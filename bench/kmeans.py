@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -83,10 +82,6 @@ def _median_time(fit, X, init, repeats: int) -> tuple[float, object]:
     return statistics.median(times), model
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 def run_case(name: str, repeats: int) -> dict:
     """Child process: time every library on one case, side by side."""
     X, init = make_data(**CASES[name])
@@ -118,13 +113,26 @@ def run_case(name: str, repeats: int) -> dict:
     return result
 
 
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise KeyError(field)
+
+
 def rss_case(name: str) -> dict:
-    """Child process: the engine alone, for its peak resident memory."""
+    """Child process: the engine alone, for its peak resident memory during the fit."""
     X, init = make_data(**CASES[name])
     fit_engine(X[:1000], init)  # kernels loaded before the baseline
-    before = _peak_rss_mb()
+    before = _status_mb("VmRSS")
+    # Reset the high-water mark, so the peak below is the fit's and not the data
+    # generator's (Linux: writing 5 to clear_refs resets VmHWM).
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
     fit_engine(X, init)
-    return {"rss_before_fit_mb": before, "rss_peak_mb": _peak_rss_mb(), "data_mb": X.nbytes / 2**20}
+    return {"rss_before_fit_mb": before, "rss_peak_mb": _status_mb("VmHWM"),
+            "data_mb": X.nbytes / 2**20}
 
 
 def _child(args: list[str]) -> dict:
@@ -155,14 +163,16 @@ def main() -> None:
         t = _child(["--child", "time", "--cases", name, "--repeats", str(args.repeats)])
         m = _child(["--child", "rss", "--cases", name])
         shape = f"{case['n_samples']:,}x{case['n_features']} K={case['n_clusters']}"
+        fit_mb = m["rss_peak_mb"] - m["rss_before_fit_mb"]
         faiss = f"  faiss {t['faiss']:.3f}s" if "faiss" in t else "  faiss n/a"
         print(
             f"({name}) {shape:<22} engine {t['engine']:.3f}s  sklearn {t['sklearn']:.3f}s  "
             f"ratio {t['engine'] / t['sklearn']:.2f}{faiss}  "
             f"iters {t['engine_iter']}/{t['sklearn_iter']}  "
             f"labels equal {100 * t['label_agreement']:.3f}%  "
-            f"peak RSS {m['rss_peak_mb']:.0f} MB (data {m['data_mb']:.0f} MB, "
-            f"{m['rss_before_fit_mb']:.0f} MB before fit)",
+            f"peak RSS {m['rss_peak_mb']:.0f} MB = {m['rss_before_fit_mb']:.0f} MB before the "
+            f"fit + {fit_mb:.0f} MB ({fit_mb / m['data_mb']:.2f}x the "
+            f"{m['data_mb']:.0f} MB of data)",
             flush=True,
         )
 

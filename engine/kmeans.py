@@ -290,8 +290,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         step = _step_for_device(self.device, Xc)
 
-        runs, final_labels = [], []
-        for _ in range(n_init):
+        # Keep every run's record but only the best run's labels (N each), as scikit-learn.
+        runs, best, labels = [], 0, None
+        for i in range(n_init):
             if isinstance(init, str):
                 centers, seeding = _init_centroids(
                     Xc, self.n_clusters, init, random_state, x_squared_norms
@@ -299,17 +300,22 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 init_name = init
             else:
                 centers, seeding, init_name = init - X_mean, (), "array"
-            run, labels = _kmeans_single_lloyd(
+            run, run_labels = _kmeans_single_lloyd(
                 Xc, centers, self.max_iter, tol, x_squared_norms, init_name, seeding, X_mean, step
             )
             runs.append(run)
-            final_labels.append(labels)
+            # A lower J counts only if it is not the same partition renamed (sklearn's rule).
+            if labels is None or (
+                run.inertia < runs[best].inertia
+                and not _same_clustering(run_labels, labels, self.n_clusters)
+            ):
+                best, labels = i, run_labels
+            del run_labels
 
-        best = _best_run([r.inertia for r in runs], final_labels, self.n_clusters)
         runs[best] = replace(runs[best], is_best=True)
-        run, labels = runs[best], final_labels[best]
+        run = runs[best]
 
-        distinct = len(np.unique(labels))
+        distinct = np.count_nonzero(lloyd.cluster_sizes(labels, self.n_clusters))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
@@ -435,10 +441,8 @@ def _kmeans_single_lloyd(
             break
 
     if stop_reason != "labels unchanged":
-        # The last update moved the centroids: re-assign so labels match them. (Drop the
-        # old labels first, so the peak holds one array of N labels, not two.)
-        labels = None
-        labels = lloyd.assign(X, centers)
+        # The last update moved the centroids: re-assign so labels match them, in place.
+        labels = lloyd.assign(X, centers, out=labels)
     inertia = lloyd.inertia_of(X, centers, labels)
     return KMeansRun(
         init=init_name,
@@ -597,25 +601,11 @@ def _kmeans_plusplus(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _best_run(inertias: list[float], labels: list[npt.NDArray], n_clusters: int) -> int:
-    """Index of the lowest-J run, ignoring gains that are only a relabelling (sklearn's rule)."""
-    best = 0
-    for i in range(1, len(inertias)):
-        if inertias[i] < inertias[best] and not _same_clustering(
-            labels[i], labels[best], n_clusters
-        ):
-            best = i
-    return best
-
-
 def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:
-    mapping = np.full(n_clusters, -1)
-    for la, lb in zip(a, b, strict=True):
-        if mapping[la] == -1:
-            mapping[la] = lb
-        elif mapping[la] != lb:
-            return False
-    return True
+    """Whether labelling ``a`` is ``b`` with the clusters renamed (each a-cluster maps to one b)."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    mapping[a] = b  # if a-cluster k maps to one b-cluster, any write gives that one
+    return bool(np.array_equal(mapping[a], b))
 
 
 def _step_for_device(device: str, X: Array):

@@ -102,9 +102,14 @@ def fast_step(
     return StepResult(labels, sums, counts, inertia, n_changed)
 
 
-def assign(X: Array, centers: Array) -> npt.NDArray[np.int32]:
-    """Nearest-centroid labels only (the assignment half-step), by :func:`fast_step`'s kernel."""
-    return _lloyd_numba.step(X, centers, None)[0]
+def assign(
+    X: Array, centers: Array, out: npt.NDArray[np.int32] | None = None
+) -> npt.NDArray[np.int32]:
+    """Nearest-centroid labels only (the assignment half-step), by :func:`fast_step`'s kernel.
+
+    With ``out`` (int32, one per row) the labels are written there instead of a new array.
+    """
+    return _lloyd_numba.step(X, centers, out)[0]
 
 
 def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:
@@ -118,3 +123,12 @@ def inertia_of(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> flo
     """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     return _lloyd_numba.inertia(X, centers, np.asarray(labels))
+
+
+def cluster_sizes(labels: npt.NDArray[np.integer], n_clusters: int) -> npt.NDArray[np.int64]:
+    """Points per cluster, counted in chunks (np.bincount alone copies int32 labels to int64)."""
+    sizes = np.zeros(n_clusters, dtype=np.int64)
+    chunk = 1 << 16
+    for start in range(0, len(labels), chunk):
+        sizes += np.bincount(labels[start : start + chunk], minlength=n_clusters)
+    return sizes
