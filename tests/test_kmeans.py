@@ -405,3 +405,19 @@ def test_explicit_init_with_n_init_runs_once_with_a_warning():
     with pytest.warns(RuntimeWarning, match="running once"):
         km = KMeans(2, init=X[:2], n_init=5).fit(X)
     assert len(km.runs_) == 1
+
+
+def test_fit_memory_stays_linear_in_the_data():
+    # An N x K distance matrix here would be 1e6 x 64 x 4 B = 256 MB against 8 MB of data.
+    import tracemalloc
+
+    X = np.random.default_rng(0).normal(size=(1_000_000, 2)).astype(np.float32)
+    KMeans(64, init=X[:64].copy(), max_iter=2).fit(X[:1000])  # kernels compiled and loaded
+    tracemalloc.start()
+    try:
+        KMeans(64, init=X[:64].copy(), max_iter=3, tol=0).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Centred copy (1x) + one int32 label per point (0.5x): the fit needs 1.5x the data.
+    assert peak < 1.75 * X.nbytes
