@@ -94,6 +94,12 @@ def fit_kmeans(digest: str, _X: np.ndarray, k: int, init: str, n_init: int, max_
     return model, tuple(str(w.message) for w in caught)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def plane_view(digest: str, _X: np.ndarray, feature_names: tuple[str, ...]) -> ka.PlaneView:
+    """The display sample and the plane it is drawn on, once per data set (keyed on digest)."""
+    return ka.make_plane_view(_X, feature_names)
+
+
 @st.cache_data(max_entries=8, show_spinner="Running scikit-learn from the same start…")
 def cross_check(fit_key: tuple, _X: np.ndarray, _run, max_iter: int, tol: float) -> ka.CrossCheck:
     """scikit-learn's run from the same start, cached on the fit's key (data digest, settings)."""
@@ -354,7 +360,7 @@ st.query_params.from_dict({k: str(v) for k, v in query.items()}
 
 # ----------------------------------------------------------------------------- summary
 
-view = ka.make_plane_view(data.X, data.feature_names)
+view = plane_view(data.digest, data.X, data.feature_names)
 points = view.points(data.X)
 notes = charts.plane_notes(view)
 k = settings["k"]
