@@ -1,6 +1,6 @@
 """Entry point of the Clustering & Attention Lab: page config and navigation.
 
-Run with ``streamlit run app.py``. Every page lives in ``pages/`` and is served
+Run with ``streamlit run app.py``. Every page lives in ``app_pages/`` and is served
 at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
 """
 
@@ -16,21 +16,20 @@ st.set_page_config(
     layout="wide",
 )
 
-# Page files are not named after their URL paths on purpose. Because a pages/ folder
-# exists, Streamlit 1.67 serves the first request after start-up the old (v1) way: a
-# first request for /kmeans would run pages/kmeans.py alone, without this file's
-# navigation and page config. With no file named like a URL path, that first request
-# falls through to this script. tests/test_routing_browser.py keeps it so.
+# The pages live in app_pages/, not pages/: when a folder named pages/ sits beside this
+# file, Streamlit 1.67 serves a fresh server's first request the legacy (v1) way, so a
+# shared link to /kmeans opened a "Page not found" dialog or ran the page without this
+# file's navigation. tests/test_routing_browser.py opens each page as a first request.
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
     st.Page(
-        "pages/kmeans_lab.py",
+        "app_pages/kmeans.py",
         title="K-means lab",
         icon=":material/scatter_plot:",
         url_path="kmeans",
     ),
     st.Page(
-        "pages/attention_lab.py",
+        "app_pages/attention.py",
         title="Attention lab",
         icon=":material/grid_on:",
         url_path="attention",

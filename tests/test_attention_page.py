@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.toy_models import TASKS, ToyConfig, ToyTransformer, load_pretrained
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "attention_lab.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "attention.py")
 FREE = "Random attention on your own text"
 torch.set_num_threads(1)
 

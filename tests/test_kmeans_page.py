@@ -22,7 +22,7 @@ SLOW = {"too_many_rows", "ragged_deep", "too_many_columns"}
 
 def open_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/kmeans_lab.py")
+    at.switch_page("app_pages/kmeans.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -1,9 +1,9 @@
 """A shared link works as the very first request a fresh server receives.
 
-Streamlit serves a fresh server's first request the old (pages-folder) way; if a file
-in pages/ were named like the URL path, /kmeans would open without app.py's
-navigation and page config. Each case here starts its own server so its request is
-the first one.
+With a folder named pages/ beside app.py, Streamlit serves a fresh server's first
+request the legacy (v1) way: /kmeans opened a "Page not found" dialog or ran the page
+without app.py's navigation and page config. Each case here starts its own server so
+its request is the first one.
 """
 
 import subprocess
@@ -48,6 +48,7 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
         assert "Home" in nav and "K-means lab" in nav and "Attention lab" in nav
         assert page.title() != path  # app.py's page config ran
         assert exceptions(page) == []
+        assert page.get_by_role("dialog").all_inner_texts() == []
         context.close()
     finally:
         proc.terminate()

@@ -18,7 +18,7 @@ with left, st.container(border=True):
         "iteration by iteration: centroids moving, points changing cluster, "
         "step-through and playback."
     )
-    st.page_link("pages/kmeans_lab.py", label="Open the K-means lab", icon=":material/arrow_forward:")
+    st.page_link("app_pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:")
 with right, st.container(border=True):
     st.subheader(":material/grid_on: Attention")
     st.markdown(
@@ -27,5 +27,5 @@ with right, st.container(border=True):
         "as a heatmap."
     )
     st.page_link(
-        "pages/attention_lab.py", label="Open the Attention lab", icon=":material/arrow_forward:"
+        "app_pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:"
     )
