@@ -118,8 +118,8 @@ def upload(page: Page, name: str, content: bytes) -> None:
 def two_columns(x: str, y: str) -> bytes:
     """Two numeric columns under hostile names: 2-D data, so the names are the chart axes.
 
-    The header is not quoted (no name holds a comma): a quoted ``"&amp;"`` is read with the
-    wrong separator by engine/data.py, a bug pinned in test_engine_properties.py."""
+    The header is not quoted (no name holds a comma); quoted names ending in ``;`` are covered
+    by test_engine_properties.py."""
     rows = "\n".join(f"{i % 5 + 0.1 * i},{(i * 7) % 11}" for i in range(40))
     return f"{x},{y}\n{rows}\n".encode()
 
