@@ -46,7 +46,9 @@ MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 
 def md_text(text: object) -> str:
     """User text (file names, column names, messages quoting them) shown literally in markdown."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:=])", r"\\\1", str(text))
+    # Backslash-escape every character markdown could read as syntax, "&" included: an
+    # unescaped "&amp;" would be shown as "&".
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:=&])", r"\\\1", str(text))
 
 
 @dataclass(frozen=True, eq=False)
