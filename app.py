@@ -5,6 +5,7 @@ at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
 """
 
 import logging
+import re
 
 import streamlit as st
 
@@ -35,6 +36,15 @@ PAGES = [
         url_path="attention",
     ),
 ]
+
+# Streamlit forgets a widget's value when its page is not shown. Writing each lab's
+# widget values back before any page runs keeps them, so a student who visits another
+# page finds the lab as they left it. Uploaders and buttons cannot be written to; the
+# pages keep the data and results those produced in their own session state.
+_UNWRITABLE = re.compile(r"_(upload|button|retrain)(_|$)")
+for key in list(st.session_state):
+    if key.startswith(("kmeans_", "attention_")) and not _UNWRITABLE.search(key):
+        st.session_state[key] = st.session_state[key]
 
 page = st.navigation(PAGES)
 try:
