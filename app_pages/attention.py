@@ -437,10 +437,13 @@ st.divider()
 pick = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
 seq = 0
 if n_seqs > 1:
+    # The key follows the text: with a fixed key the box kept showing the old line's
+    # label after the text changed (its options, 0..n-1, looked the same to Streamlit).
+    text_digest = hashlib.blake2b(repr(shown.tokens).encode(), digest_size=8).hexdigest()
     seq = pick[0].selectbox(
         "Sequence",
         range(n_seqs),
-        key="attention_sequence",
+        key=f"attention_sequence_{text_digest}",
         format_func=lambda i: f"{i + 1}: {' '.join(shown.tokens[i])[:60]}",
     )
 layer = 0

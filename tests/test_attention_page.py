@@ -107,7 +107,7 @@ def test_repeated_letters_warn_for_tasks_trained_on_distinct_ones(at):
 def test_a_batch_gets_a_sequence_picker_and_padding(at):
     at.text_area(key="attention_toy_text_previous_token").set_value("abcdefgh\nabcd")
     _run(at)
-    picker = at.selectbox(key="attention_sequence")
+    picker = next(s for s in at.selectbox if s.label == "Sequence")
     assert picker.options == ["1: a b c d e f g h", "2: a b c d"]
     picker.set_value(1)
     _run(at)
@@ -172,7 +172,8 @@ def test_live_retraining_switches_to_the_new_weights(at):
 
 def test_free_text_runs_random_attention(free):
     assert not free.error
-    assert free.selectbox(key="attention_sequence").options[0].startswith("1: the cat sat")
+    picker = next(s for s in free.selectbox if s.label == "Sequence")
+    assert picker.options[0].startswith("1: the cat sat")
     assert len(_charts(free)) == 1 + 2 + 13 + 3
 
 
@@ -224,7 +225,7 @@ def test_hostile_text_runs_in_every_tokenizer(free, mode):
     _run(free)
     assert not free.error and _charts(free)
     # the options of widgets are plain text, never markdown or HTML
-    options = free.selectbox(key="attention_sequence").options
+    options = next(s for s in free.selectbox if s.label == "Sequence").options
     assert options[0].startswith("1: <")
 
 
