@@ -97,7 +97,7 @@ def shipped_model(name: str):
     return load_pretrained(name)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Reading the weights…")
+@st.cache_resource(max_entries=4, scope="session", show_spinner="Reading the weights…")
 def uploaded_model(name: str, digest: str, _data: bytes):
     """Keyed on the SHA-256 of the file, never on a sample of it."""
     return model_from_tensors(read_safetensors(_data), TASKS[name].config)

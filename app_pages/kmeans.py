@@ -62,26 +62,29 @@ class Fit:
     warnings: tuple[str, ...]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+# Caches. Generated and sample data are the same for everyone: shared, for an hour at most.
+# Uploads and everything computed from a session's data are private to that session and
+# are dropped with it, so the server's memory falls back when students leave.
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
 def generate(spec: tuple, standardize: bool) -> ka.LabData:
     """A generated data set (small arguments: Streamlit's own hash is exact here)."""
     return ka.LabData.from_dataset(data_io.make_dataset(**dict(spec)), standardize=standardize)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
 def sample_table(name: str, standardize: bool) -> ka.LabData:
     return ka.LabData.from_dataset(
         data_io.load_sample(name), standardize=standardize, source="sample"
     )
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading the file…")
+@st.cache_data(max_entries=4, scope="session", show_spinner="Reading the file…")
 def read_upload(digest: str, _content: bytes, filename: str, sample_rows: bool):
     """Parse an upload; keyed on the digest of every byte, the bytes themselves unhashed."""
     return data_io.read_csv_bytes(_content, filename=filename, sample_rows=sample_rows)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, scope="session", show_spinner=False)
 def fit_kmeans(digest: str, _X: np.ndarray, k: int, init: str, n_init: int, max_iter: int,
                tol: float, seed: int) -> tuple[KMeans, tuple[str, ...]]:
     """Fit K-means; cached on ``digest`` (all of X's values), never on a sample of X.
@@ -96,13 +99,14 @@ def fit_kmeans(digest: str, _X: np.ndarray, k: int, init: str, n_init: int, max_
     return model, tuple(str(w.message) for w in caught)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, scope="session", show_spinner=False)
 def plane_view(digest: str, _X: np.ndarray, feature_names: tuple[str, ...]) -> ka.PlaneView:
     """The display sample and the plane it is drawn on, once per data set (keyed on digest)."""
     return ka.make_plane_view(_X, feature_names)
 
 
-@st.cache_data(max_entries=8, show_spinner="Running scikit-learn from the same start…")
+@st.cache_data(max_entries=8, scope="session",
+               show_spinner="Running scikit-learn from the same start…")
 def cross_check(fit_key: tuple, _X: np.ndarray, _run, max_iter: int, tol: float) -> ka.CrossCheck:
     """scikit-learn's run from the same start, cached on the fit's key (data digest, settings)."""
     return ka.cross_check(_X, _run, max_iter=max_iter, tol=tol)
