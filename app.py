@@ -39,9 +39,11 @@ PAGES = [
 
 # Streamlit forgets a widget's value when its page is not shown. Writing each lab's
 # widget values back before any page runs keeps them, so a student who visits another
-# page finds the lab as they left it. Uploaders and buttons cannot be written to; the
-# pages keep the data and results those produced in their own session state.
-_UNWRITABLE = re.compile(r"_(upload|button|retrain)(_|$)")
+# page finds the lab as they left it. Uploaders and buttons (download buttons too) cannot
+# be written to: their keys carry one of these words, which tests/test_layering.py checks;
+# the pages keep the data and results those produced in their own session state.
+UNWRITABLE_KEY_WORDS = ("upload", "button", "retrain", "download", "dl")
+_UNWRITABLE = re.compile(rf"_({'|'.join(UNWRITABLE_KEY_WORDS)})(_|$)")
 for key in list(st.session_state):
     if key.startswith(("kmeans_", "attention_")) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
