@@ -73,19 +73,9 @@ def metric(page: Page, label: str) -> str:
     return box.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def close_first_request_dialog(page: Page) -> None:
-    """Close the "Page not found" dialog a fresh server shows its first visitor to a deep link
-    (pinned by test_session_isolation_browser.py), so this test checks its own subject."""
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        expect(dialog).to_have_count(0)
-
-
 def open_upload_mode(page: Page, app_url: str) -> Shown:
     """Open the K-means page on its default blobs, then switch the data source to upload."""
     goto(page, f"{app_url}/kmeans", timeout=RERUN_TIMEOUT)
-    close_first_request_dialog(page)
     before = shown(page)
     assert before.final_j and before.iterations, "the default blobs should show a fit"
     page.get_by_role("radiogroup", name="Where the points come from").get_by_text(

@@ -34,18 +34,8 @@ PAGE_FIT = dict(init="k-means++", n_init=1, max_iter=300, tol=1e-4, random_state
 SAFETY_NET = "Something went wrong while computing this page"
 
 
-def close_first_request_dialog(page: Page) -> None:
-    """Close the "Page not found" dialog a fresh server may show its first visitor (pinned by
-    test_first_visitor_of_a_fresh_server_gets_the_page_without_a_dialog)."""
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        expect(dialog).to_have_count(0)
-
-
 def open_upload(page: Page, url: str) -> None:
     goto(page, f"{url}/kmeans", timeout=TIMEOUT)
-    close_first_request_dialog(page)
     use_upload(page)
 
 

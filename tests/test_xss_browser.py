@@ -53,15 +53,6 @@ INJECTED_JS = """
 """
 
 
-def close_first_request_dialog(page: Page) -> None:
-    """Close the "Page not found" dialog a fresh server shows its first visitor to a deep link
-    (pinned by test_session_isolation_browser.py), so this test checks its own subject."""
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        expect(dialog).to_have_count(0)
-
-
 def watch_scripts(page: Page) -> list[str]:
     """Record any dialog or alert() call: either means a payload ran."""
     dialogs: list[str] = []
@@ -101,7 +92,6 @@ def assert_shown_literally(page: Page, payload: str, where: list[str] | None = N
 
 def open_upload(page: Page, app_url: str) -> None:
     goto(page, f"{app_url}/kmeans", timeout=TIMEOUT)
-    close_first_request_dialog(page)
     page.get_by_role("radiogroup", name="Where the points come from").get_by_text(
         "Upload CSV", exact=True
     ).click()
@@ -200,7 +190,6 @@ def test_kmeans_messages_quote_file_and_column_names_literally(page, app_url):
 
 def open_free_text(page: Page, app_url: str) -> None:
     goto(page, f"{app_url}/attention", timeout=TIMEOUT)
-    close_first_request_dialog(page)
     page.get_by_role("radiogroup", name="What should attend?").get_by_role(
         "radio", name="Random attention on your own text"
     ).click()
@@ -265,7 +254,6 @@ def test_attention_toy_model_refusal_quotes_the_input_literally(page, app_url):
     """The trained toy models read letters a-z; anything else is named in a message, as text."""
     dialogs = watch_scripts(page)
     goto(page, f"{app_url}/attention", timeout=TIMEOUT)
-    close_first_request_dialog(page)
     box = page.get_by_label(re.compile(r"^Letters a-z, one sequence per line"))
     box.fill(f"{BOLD}{AMP}")
     box.press("Control+Enter")
