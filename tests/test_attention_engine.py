@@ -74,8 +74,11 @@ def _case_id(c):
     )
 
 
+# Under autograd the engine keeps every tensor; under inference mode it overwrites the scores
+# in place (and torch takes its fused fast path), so both modes are checked.
+@pytest.mark.parametrize("mode", ["autograd", "inference"])
 @pytest.mark.parametrize("case", _parity_cases(), ids=_case_id)
-def test_matches_torch_multihead_attention(case):
+def test_matches_torch_multihead_attention(case, mode):
     g = torch.Generator().manual_seed(case["seed"])
     B, L_q, L_k, d, h = case["B"], case["L_q"], case["L_k"], case["d_model"], case["n_heads"]
     torch.manual_seed(case["seed"])
@@ -121,14 +124,21 @@ def test_matches_torch_multihead_attention(case):
         else:
             torch_mask = attn_mask | causal
 
-    expected_out, expected_w = ref(
-        query, key, value, need_weights=True, average_attn_weights=False,
-        attn_mask=torch_mask, key_padding_mask=key_padding_mask, is_causal=case["is_causal"],
-    )  # fmt: skip
-    out, weights = ours(
-        query, key, value, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-        is_causal=case["is_causal"],
-    )  # fmt: skip
+    user_masks = [m for m in (attn_mask, key_padding_mask) if m is not None]
+    masks_before = [m.clone() for m in user_masks]
+    with torch.inference_mode(mode == "inference"):
+        expected_out, expected_w = ref(
+            query, key, value, need_weights=True, average_attn_weights=False,
+            attn_mask=torch_mask, key_padding_mask=key_padding_mask, is_causal=case["is_causal"],
+        )  # fmt: skip
+        out, weights = ours(
+            query, key, value, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+            is_causal=case["is_causal"],
+        )  # fmt: skip
+    assert out.requires_grad == (mode == "autograd")
+    # Working in place never reaches the caller's masks.
+    for after, before in zip(user_masks, masks_before, strict=True):
+        torch.testing.assert_close(after, before, rtol=0, atol=0)
     assert weights.shape == (B, h, L_q, L_k)
     assert out.shape == (B, L_q, d)
     torch.testing.assert_close(weights, expected_w, atol=1e-5, rtol=0)
@@ -237,6 +247,11 @@ def test_fully_masked_row_gives_zero_weights_not_nan():
     keep = [0, 1, 3]
     torch.testing.assert_close(trace.weights[0, :, keep], ref_w[0, :, keep])
     torch.testing.assert_close(trace.output[0, keep], ref_out[0, keep])
+    # The in-place path (no trace, no autograd) gives the same zero row.
+    with torch.inference_mode():
+        out, weights = ours(x, x, x, attn_mask=attn_mask)
+    torch.testing.assert_close(weights, trace.weights.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(out, trace.output.detach(), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
