@@ -9,6 +9,8 @@ import re
 
 import streamlit as st
 
+import housekeeping
+
 log = logging.getLogger("lab")
 
 st.set_page_config(
@@ -47,6 +49,9 @@ _UNWRITABLE = re.compile(rf"_({'|'.join(UNWRITABLE_KEY_WORDS)})(_|$)")
 for key in list(st.session_state):
     if key.startswith(("kmeans_", "attention_")) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
+
+# Once per server process: release closed sessions' memory after their TTL (see the module).
+housekeeping.start()
 
 page = st.navigation(PAGES)
 try:

@@ -1,0 +1,151 @@
+"""Give the server's memory back after students close their tabs.
+
+Streamlit keeps a closed tab's session for ``server.disconnectedSessionTTL`` seconds
+(120 by default), so a tab that reconnects finds its data and fits. Its session store,
+though, drops an expired session only when another session is written to it. When a class
+closes its tabs and nobody opens a new one, every closed session's state stays in memory:
+in ``bench/load.py`` (20 sessions of 100,000 points) the server's glibc heap in use went
+from 74 MiB to 216 MiB and stayed there, and a second class of 20 took it to 382 MiB.
+
+So, once per server process, :func:`start` runs one daemon thread that every
+``LAB_HOUSEKEEPING_SECONDS`` seconds (default 30):
+
+1. removes the expired sessions from Streamlit's session store, on the server's event
+   loop, where that store is used;
+2. runs the cyclic garbage collector, since a session and its state form reference cycles
+   that an idle server may not collect for a long time;
+3. asks glibc to hand free heap pages back to the operating system (``malloc_trim``),
+   since otherwise it keeps them for later allocations and the resident size never falls.
+
+The store is reached through Streamlit internals (pinned in requirements.txt);
+``tests/test_housekeeping.py`` checks them against the installed version, and if they move
+the thread logs one warning and stops, so the app itself keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import gc
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger("lab.housekeeping")
+
+INTERVAL_S = float(os.environ.get("LAB_HOUSEKEEPING_SECONDS", "30"))
+
+_started = False
+_start_lock = threading.Lock()
+
+
+def start() -> bool:
+    """Start the housekeeping thread once per process; True if this call started it.
+
+    Does nothing outside a running Streamlit server (AppTest, notebooks, imports).
+    """
+    global _started
+    from streamlit.runtime import Runtime
+
+    with _start_lock:
+        if _started or not Runtime.exists():
+            return False
+        _started = True
+    _configure_logging()
+    threading.Thread(
+        target=_loop, args=(Runtime.instance(),), name="lab-housekeeping", daemon=True
+    ).start()
+    log.info("Housekeeping every %.0f s: closed sessions are released after their TTL.", INTERVAL_S)
+    return True
+
+
+def reap_expired_sessions(storage) -> int:
+    """Remove the expired sessions from a ``MemorySessionStorage``; return how many.
+
+    Not thread-safe, like the store itself: call it on the server's event loop.
+    """
+    return len(storage._cache.expire())
+
+
+def release_memory() -> int:
+    """Collect reference cycles, then return free heap pages to the OS; return the RSS, KiB."""
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+    return resident_kib()
+
+
+def resident_kib() -> int:
+    """This process's resident set size in KiB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# ------------------------------------------------------------------------------ private
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library is not glibc (macOS, musl)."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+    if trim is not None:
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def _configure_logging() -> None:
+    """Send the app's own log lines (logger "lab") to stderr beside Streamlit's."""
+    lab = logging.getLogger("lab")
+    if not lab.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        lab.addHandler(handler)
+        lab.setLevel(logging.INFO)
+        lab.propagate = False
+
+
+def _loop(runtime) -> None:
+    try:
+        manager = runtime._session_mgr
+        storage = manager._session_storage  # the store of closed, resumable sessions
+        lock = manager._storage_lock  # the manager's own lock around that store
+        loop = runtime._get_async_objs().eventloop  # the loop the manager runs on
+        storage._cache.expire  # noqa: B018 - fail now, not at the first tick
+    except AttributeError as exc:
+        log.warning("Housekeeping is off: this Streamlit version's internals differ (%s).", exc)
+        return
+
+    async def reap() -> int:
+        with lock:
+            return reap_expired_sessions(storage)
+
+    stop = threading.Event()
+    while not stop.wait(INTERVAL_S):
+        if loop.is_closed():
+            return
+        try:
+            reaped = asyncio.run_coroutine_threadsafe(reap(), loop).result(timeout=30)
+        except Exception:
+            log.exception("Housekeeping could not reap expired sessions.")
+            continue
+        if reaped:
+            before = resident_kib()
+            after = release_memory()
+            log.info(
+                "Released %d closed session(s); resident memory %.0f -> %.0f MiB.",
+                reaped, before / 1024, after / 1024,
+            )  # fmt: skip
