@@ -6,12 +6,14 @@ locally, but under CI (``CI=true``) a missing browser is a failure, never a skip
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,21 +56,35 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
     raise RuntimeError(f"streamlit did not become healthy at {url} within {timeout}s")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
-    """Start the real app once per test session and yield its base URL."""
+@contextlib.contextmanager
+def serve_app(
+    log: Path | None = None,
+    *,
+    launcher: list[str] | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port until the block ends; yield its base URL.
+
+    ``launcher`` replaces ``python -m streamlit run app.py`` (a script that patches the app
+    first); ``args`` are more ``--option value`` flags; ``env`` is added to the environment;
+    the server's output goes to ``log`` (or nowhere).
+    """
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    cmd = launcher or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        *cmd,
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        *args,
+    ]  # fmt: skip
+    with open(log or os.devnull, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
@@ -79,6 +95,13 @@ def app_url(tmp_path_factory) -> str:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    """Start the real app once per test session and yield its base URL."""
+    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,9 @@ without app.py's navigation and page config. Each case here starts its own serve
 its request is the first one.
 """
 
-import subprocess
-import sys
-
 import pytest
 from browser_util import exceptions, goto
-from conftest import ROOT, _free_port, _wait_healthy
+from conftest import serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -20,26 +17,7 @@ pytestmark = pytest.mark.browser
     ("path", "heading"), [("kmeans", "K-means lab"), ("attention", "Attention lab")]
 )
 def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serve_app() as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         goto(page, f"{url}/{path}")
@@ -50,6 +28,3 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
         assert exceptions(page) == []
         assert page.get_by_role("dialog").all_inner_texts() == []
         context.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

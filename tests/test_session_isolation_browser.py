@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import warnings
 
 import numpy as np
 import pytest
 from browser_util import exceptions, goto, wait_for_app
-from conftest import ROOT, _free_port, _wait_healthy
+from conftest import ROOT, serve_app
 from playwright.sync_api import Page, expect
 from sklearn.exceptions import ConvergenceWarning
 
@@ -161,26 +160,10 @@ sys.exit(cli.main())
 @pytest.fixture(scope="module")
 def failing_app_url(tmp_path_factory):
     """A fresh server of the app whose engine fails for one upload size and one word."""
-    port = _free_port()
+    # The injected failures are logged with their tracebacks, for the teacher, not users.
     log = tmp_path_factory.mktemp("failing") / "server.log"
-    cmd = [
-        sys.executable, "-c", LAUNCHER,
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serve_app(log, launcher=[sys.executable, "-c", LAUNCHER]) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        # The injected failures were logged with their tracebacks, for the teacher, not users.
 
 
 def test_first_visitor_of_a_fresh_server_gets_the_page_without_a_dialog(
