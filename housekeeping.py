@@ -54,6 +54,7 @@ def start() -> bool:
             return False
         _started = True
     _configure_logging()
+    _tune_malloc()
     threading.Thread(
         target=_loop, args=(Runtime.instance(),), name="lab-housekeeping", daemon=True
     ).start()
@@ -106,6 +107,29 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 
 _malloc_trim = _load_malloc_trim()
 
+# mallopt(3) parameters, from glibc's malloc.h.
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+
+
+def _tune_malloc() -> None:
+    """Make glibc keep less freed memory; a no-op where the C library is not glibc.
+
+    Every script run is a thread of its own, and glibc gives busy threads arenas of their
+    own that keep what they free (the Dockerfile's MALLOC_ARENA_MAX=2 does the same). And
+    glibc raises its mmap threshold to 32 MiB as large blocks are freed, so that data
+    arrays come from the heap, where they leave holes: a fixed threshold of 256 KiB keeps
+    every array of a few thousand points or more in its own mapping, unmapped on free.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        return
+    if mallopt is not None:
+        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        mallopt(_M_ARENA_MAX, 2)
+        mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
+
 
 def _configure_logging() -> None:
     """Send the app's own log lines (logger "lab") to stderr beside Streamlit's."""
@@ -129,23 +153,30 @@ def _loop(runtime) -> None:
         log.warning("Housekeeping is off: this Streamlit version's internals differ (%s).", exc)
         return
 
-    async def reap() -> int:
+    async def reap() -> tuple[int, int]:
+        """(sessions reaped now, sessions the server still holds: open tabs and closed)."""
         with lock:
-            return reap_expired_sessions(storage)
+            reaped = reap_expired_sessions(storage)
+            held = len(storage._cache._data)
+        return reaped, held + len(manager.list_active_sessions())
 
+    held_before = 0
     stop = threading.Event()
     while not stop.wait(INTERVAL_S):
         if loop.is_closed():
             return
         try:
-            reaped = asyncio.run_coroutine_threadsafe(reap(), loop).result(timeout=30)
+            reaped, held = asyncio.run_coroutine_threadsafe(reap(), loop).result(timeout=30)
         except Exception:
             log.exception("Housekeeping could not reap expired sessions.")
             continue
-        if reaped:
+        # Sessions also go when a new visitor's arrival reaps them, or when one is shut down;
+        # their state is freed only once the cycles are collected.
+        if reaped or held < held_before:
             before = resident_kib()
             after = release_memory()
             log.info(
-                "Released %d closed session(s); resident memory %.0f -> %.0f MiB.",
-                reaped, before / 1024, after / 1024,
+                "Released %d closed session(s), %d held; resident memory %.0f -> %.0f MiB.",
+                reaped, held, before / 1024, after / 1024,
             )  # fmt: skip
+        held_before = held
