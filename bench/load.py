@@ -15,6 +15,7 @@ releases expired sessions every 30 s, so memory is also read after both). It is 
 benchmark, not a test: it prints figures and asserts nothing about them.
 
 Run:  .venv/bin/python bench/load.py            (20 sessions)
+      .venv/bin/python bench/load.py --waves 2        (two classes, one after the other)
       .venv/bin/python bench/load.py --sessions 5 --points 20000 --idle 180
 """
 
@@ -251,6 +252,8 @@ async def main(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{port}"
     sampler = MemorySampler(server.pid)
     sampler.start()
+    waves: list[tuple[list[Result], float, float, dict[int, float]]] = []
+    checkpoints = sorted({10, 30, 120, args.idle})
     try:
         await asyncio.sleep(3)
         idle_before = sampler.last()
@@ -263,18 +266,20 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.sleep(2)
             warm_baseline = sampler.last()
 
-            t_start = time.monotonic()
-            results = await asyncio.gather(
-                *(student(browser, url, i + 1, args.points) for i in range(args.sessions))
-            )
-            t_end = time.monotonic()
+            for wave in range(args.waves):
+                # Every session of every wave has its own data seed: no shared cached fit.
+                first = 1 + wave * args.sessions
+                t_start = time.monotonic()
+                results = await asyncio.gather(
+                    *(student(browser, url, first + i, args.points) for i in range(args.sessions))
+                )
+                t_end = time.monotonic()
+                after = {}
+                for mark in checkpoints:
+                    await asyncio.sleep(max(0.0, t_end + mark - time.monotonic()))
+                    after[mark] = sampler.last()
+                waves.append((results, t_start, t_end, after))
             await browser.close()
-
-        after = {}
-        checkpoints = sorted({10, 30, 120, args.idle})
-        for mark in checkpoints:
-            await asyncio.sleep(max(0.0, t_end + mark - time.monotonic()))
-            after[mark] = sampler.last()
     finally:
         sampler.stop()
         server.terminate()
@@ -283,45 +288,55 @@ async def main(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    ok = [r for r in results if r.error is None]
-    runs = [r.run_s for r in ok if r.run_s is not None]
-    steps = [s for r in ok for s in r.steps_s]
-    loads = [r.load_s for r in results if r.load_s is not None]
-    print(f"Load test: {args.sessions} concurrent sessions, K-means on {args.points:,} points each")
+    print(f"Load test: {args.waves} wave(s) of {args.sessions} concurrent sessions, "
+          f"K-means on {args.points:,} points each")  # fmt: skip
     print(f"  machine: {os.cpu_count()} CPU(s); server log: {log}")
-    print(f"  finished: {len(ok)}/{len(results)} sessions in {t_end - t_start:.1f} s wall")
     if warm.error:
         print(f"  warm-up session failed: {warm.error}")
-    for r in results:
-        if r.error:
-            print(f"  session {r.session} FAILED: {r.error}")
-    print(f"  page load      p50 {pct(loads, 50):7.2f} s   p95 {pct(loads, 95):7.2f} s")
-    print(
-        f"  run (generate + K-means + results)  p50 {pct(runs, 50):7.2f} s   "
-        f"p95 {pct(runs, 95):7.2f} s   max {max(runs, default=float('nan')):7.2f} s"
-    )
-    n_iters = [r.n_iter for r in ok if r.n_iter]
-    print(
-        f"  iteration step p50 {pct(steps, 50):7.2f} s   p95 {pct(steps, 95):7.2f} s   "
-        f"({len(steps)} steps; iterations per run {min(n_iters, default=0)}-"
-        f"{max(n_iters, default=0)})"
-    )
-    peak = sampler.peak(t_start, t_end + 1)
     print("  server memory (VmRSS of streamlit and children):")
     print(f"    idle after start        {idle_before:8.1f} MiB")
     print(f"    after one warm-up visit {warm_baseline:8.1f} MiB  (baseline)")
-    print(f"    peak under load         {peak:8.1f} MiB  "
-          f"(+{peak - warm_baseline:.1f} MiB, {(peak - warm_baseline) / args.sessions:.1f} MiB "
-          "per session)")  # fmt: skip
-    for mark in checkpoints:
-        print(f"    {mark:3d} s after the load   {after[mark]:8.1f} MiB  "
-              f"(+{after[mark] - warm_baseline:.1f} MiB over baseline)")  # fmt: skip
-    return 0 if len(ok) == len(results) else 1
+    all_ok = True
+    for number, (results, t_start, t_end, after) in enumerate(waves, start=1):
+        ok = [r for r in results if r.error is None]
+        all_ok &= len(ok) == len(results)
+        runs = [r.run_s for r in ok if r.run_s is not None]
+        steps = [s for r in ok for s in r.steps_s]
+        loads = [r.load_s for r in results if r.load_s is not None]
+        n_iters = [r.n_iter for r in ok if r.n_iter]
+        print(f"  wave {number}: {len(ok)}/{len(results)} sessions finished in "
+              f"{t_end - t_start:.1f} s wall")  # fmt: skip
+        for r in results:
+            if r.error:
+                print(f"    session {r.session} FAILED: {r.error}")
+        print(f"    page load      p50 {pct(loads, 50):7.2f} s   p95 {pct(loads, 95):7.2f} s")
+        print(
+            f"    run (generate + K-means + results)  p50 {pct(runs, 50):7.2f} s   "
+            f"p95 {pct(runs, 95):7.2f} s   max {max(runs, default=float('nan')):7.2f} s"
+        )
+        print(
+            f"    iteration step p50 {pct(steps, 50):7.2f} s   p95 {pct(steps, 95):7.2f} s   "
+            f"({len(steps)} steps; iterations per run {min(n_iters, default=0)}-"
+            f"{max(n_iters, default=0)})"
+        )
+        peak = sampler.peak(t_start, t_end + 1)
+        print(f"    peak under load         {peak:8.1f} MiB  "
+              f"(+{peak - warm_baseline:.1f} MiB, {(peak - warm_baseline) / args.sessions:.1f} "
+              "MiB per session)")  # fmt: skip
+        for mark in checkpoints:
+            print(f"    {mark:3d} s after the load   {after[mark]:8.1f} MiB  "
+                  f"(+{after[mark] - warm_baseline:.1f} MiB over baseline)")  # fmt: skip
+    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument(
+        "--waves", type=int, default=1,
+        help="classes one after another, each after the last one's idle time: a leak grows "
+        "with every wave, a bounded cache does not",
+    )  # fmt: skip
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument(
         "--idle", type=int, default=180,
