@@ -6,6 +6,7 @@ FROM python:3.11-slim
 ARG PIP_EXTRA_INDEX_URL=""
 # MALLOC_ARENA_MAX=2: each session runs in its own thread, and glibc's per-thread arenas kept
 # freed memory; with 2 arenas bench/load.py's 20 sessions peaked 90 MiB lower (README).
+# housekeeping.py sets the same with mallopt at the first visit; this covers the start too.
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_EXTRA_INDEX_URL=${PIP_EXTRA_INDEX_URL} \
     PYTHONUNBUFFERED=1 \
