@@ -17,6 +17,9 @@ So, once per server process, :func:`start` runs one daemon thread that every
 3. asks glibc to hand free heap pages back to the operating system (``malloc_trim``),
    since otherwise it keeps them for later allocations and the resident size never falls.
 
+Before the thread starts it sets two glibc options that make freed memory go back sooner
+(:func:`_tune_malloc`).
+
 The store is reached through Streamlit internals (pinned in requirements.txt);
 ``tests/test_housekeeping.py`` checks them against the installed version, and if they move
 the thread logs one warning and stops, so the app itself keeps working.
