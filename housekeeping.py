@@ -34,6 +34,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger("lab.housekeeping")
@@ -96,19 +97,20 @@ def resident_kib() -> int:
 # ------------------------------------------------------------------------------ private
 
 
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where the C library is not glibc (macOS, musl)."""
-    name = ctypes.util.find_library("c")
+def _load_glibc_function(name: str, argtypes: list, restype) -> Callable[..., int] | None:
+    """A function of glibc's malloc, or None where the C library is not glibc (macOS, musl)."""
+    libc = ctypes.util.find_library("c")
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
+        function = getattr(ctypes.CDLL(libc), name) if libc else None
     except (OSError, AttributeError):
         return None
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    if function is not None:
+        function.argtypes, function.restype = argtypes, restype
+    return function
 
 
-_malloc_trim = _load_malloc_trim()
+_malloc_trim = _load_glibc_function("malloc_trim", [ctypes.c_size_t], ctypes.c_int)
+_mallopt = _load_glibc_function("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
 
 # mallopt(3) parameters, from glibc's malloc.h.
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
@@ -123,15 +125,9 @@ def _tune_malloc() -> None:
     arrays come from the heap, where they leave holes: a fixed threshold of 256 KiB keeps
     every array of a few thousand points or more in its own mapping, unmapped on free.
     """
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        return
-    if mallopt is not None:
-        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-        mallopt(_M_ARENA_MAX, 2)
-        mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
+    if _mallopt is not None:
+        _mallopt(_M_ARENA_MAX, 2)
+        _mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
 
 
 def _configure_logging() -> None:
@@ -164,8 +160,8 @@ def _loop(runtime) -> None:
         return reaped, held + len(manager.list_active_sessions())
 
     held_before = 0
-    stop = threading.Event()
-    while not stop.wait(INTERVAL_S):
+    while True:
+        time.sleep(INTERVAL_S)
         if loop.is_closed():
             return
         try:

@@ -234,6 +234,16 @@ async def student(browser, url: str, session: int, n_points: int) -> Result:
     return result
 
 
+@dataclass
+class Wave:
+    """One class of concurrent sessions, and the server's memory in the idle time after it."""
+
+    results: list[Result]
+    t_start: float
+    t_end: float
+    after: dict[int, float]  # seconds after the load -> VmRSS, MiB
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -245,6 +255,35 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def print_wave(number: int, wave: Wave, sampler: MemorySampler, baseline: float, n: int) -> None:
+    ok = [r for r in wave.results if r.error is None]
+    runs = [r.run_s for r in ok if r.run_s is not None]
+    steps = [s for r in ok for s in r.steps_s]
+    loads = [r.load_s for r in wave.results if r.load_s is not None]
+    n_iters = [r.n_iter for r in ok if r.n_iter]
+    print(f"  wave {number}: {len(ok)}/{len(wave.results)} sessions finished in "
+          f"{wave.t_end - wave.t_start:.1f} s wall")  # fmt: skip
+    for r in wave.results:
+        if r.error:
+            print(f"    session {r.session} FAILED: {r.error}")
+    print(f"    page load      p50 {pct(loads, 50):7.2f} s   p95 {pct(loads, 95):7.2f} s")
+    print(
+        f"    run (generate + K-means + results)  p50 {pct(runs, 50):7.2f} s   "
+        f"p95 {pct(runs, 95):7.2f} s   max {max(runs, default=float('nan')):7.2f} s"
+    )
+    print(
+        f"    iteration step p50 {pct(steps, 50):7.2f} s   p95 {pct(steps, 95):7.2f} s   "
+        f"({len(steps)} steps; iterations per run {min(n_iters, default=0)}-"
+        f"{max(n_iters, default=0)})"
+    )
+    peak = sampler.peak(wave.t_start, wave.t_end + 1)
+    print(f"    peak under load         {peak:8.1f} MiB  "
+          f"(+{peak - baseline:.1f} MiB, {(peak - baseline) / n:.1f} MiB per session)")  # fmt: skip
+    for mark, mib in wave.after.items():
+        print(f"    {mark:3d} s after the load   {mib:8.1f} MiB  "
+              f"(+{mib - baseline:.1f} MiB over baseline)")  # fmt: skip
+
+
 async def main(args: argparse.Namespace) -> int:
     port = free_port()
     log = Path(args.log)
@@ -252,8 +291,8 @@ async def main(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{port}"
     sampler = MemorySampler(server.pid)
     sampler.start()
-    waves: list[tuple[list[Result], float, float, dict[int, float]]] = []
-    checkpoints = sorted({10, 30, 120, args.idle})
+    waves: list[Wave] = []
+    checkpoints = sorted({mark for mark in (10, 30, 120) if mark < args.idle} | {args.idle})
     try:
         await asyncio.sleep(3)
         idle_before = sampler.last()
@@ -278,7 +317,7 @@ async def main(args: argparse.Namespace) -> int:
                 for mark in checkpoints:
                     await asyncio.sleep(max(0.0, t_end + mark - time.monotonic()))
                     after[mark] = sampler.last()
-                waves.append((results, t_start, t_end, after))
+                waves.append(Wave(results, t_start, t_end, after))
             await browser.close()
     finally:
         sampler.stop()
@@ -296,36 +335,9 @@ async def main(args: argparse.Namespace) -> int:
     print("  server memory (VmRSS of streamlit and children):")
     print(f"    idle after start        {idle_before:8.1f} MiB")
     print(f"    after one warm-up visit {warm_baseline:8.1f} MiB  (baseline)")
-    all_ok = True
-    for number, (results, t_start, t_end, after) in enumerate(waves, start=1):
-        ok = [r for r in results if r.error is None]
-        all_ok &= len(ok) == len(results)
-        runs = [r.run_s for r in ok if r.run_s is not None]
-        steps = [s for r in ok for s in r.steps_s]
-        loads = [r.load_s for r in results if r.load_s is not None]
-        n_iters = [r.n_iter for r in ok if r.n_iter]
-        print(f"  wave {number}: {len(ok)}/{len(results)} sessions finished in "
-              f"{t_end - t_start:.1f} s wall")  # fmt: skip
-        for r in results:
-            if r.error:
-                print(f"    session {r.session} FAILED: {r.error}")
-        print(f"    page load      p50 {pct(loads, 50):7.2f} s   p95 {pct(loads, 95):7.2f} s")
-        print(
-            f"    run (generate + K-means + results)  p50 {pct(runs, 50):7.2f} s   "
-            f"p95 {pct(runs, 95):7.2f} s   max {max(runs, default=float('nan')):7.2f} s"
-        )
-        print(
-            f"    iteration step p50 {pct(steps, 50):7.2f} s   p95 {pct(steps, 95):7.2f} s   "
-            f"({len(steps)} steps; iterations per run {min(n_iters, default=0)}-"
-            f"{max(n_iters, default=0)})"
-        )
-        peak = sampler.peak(t_start, t_end + 1)
-        print(f"    peak under load         {peak:8.1f} MiB  "
-              f"(+{peak - warm_baseline:.1f} MiB, {(peak - warm_baseline) / args.sessions:.1f} "
-              "MiB per session)")  # fmt: skip
-        for mark in checkpoints:
-            print(f"    {mark:3d} s after the load   {after[mark]:8.1f} MiB  "
-                  f"(+{after[mark] - warm_baseline:.1f} MiB over baseline)")  # fmt: skip
+    for number, wave in enumerate(waves, start=1):
+        print_wave(number, wave, sampler, warm_baseline, args.sessions)
+    all_ok = all(r.error is None for wave in waves for r in wave.results)
     return 0 if all_ok else 1
 
 
