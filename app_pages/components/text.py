@@ -1,0 +1,14 @@
+"""User text on the page: shown as text, never read as Markdown, HTML, emoji or LaTeX."""
+
+from __future__ import annotations
+
+import re
+
+# Every character Markdown, Streamlit's emoji shortcodes (:smile:), its colour directives or
+# LaTeX ($x$) could read as syntax. "&" too: an unescaped "&amp;" would be shown as "&".
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=&])")
+
+
+def md_text(text: object) -> str:
+    """``text`` backslash-escaped so that st.markdown, st.error and captions show it literally."""
+    return _SPECIAL.sub(r"\\\1", str(text))
