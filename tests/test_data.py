@@ -1,11 +1,13 @@
-"""Tests for engine/data.py: generated data, samples, CSV reading, cleaning, digest, export."""
+"""Tests for engine/data/: generated data, samples, CSV reading, cleaning, digest, export."""
 
 from __future__ import annotations
 
 import codecs
 import dataclasses
 import doctest
+import importlib
 import inspect
+import pkgutil
 import re
 
 import numpy as np
@@ -35,6 +37,11 @@ from engine.data import (
     read_csv_bytes,
     to_csv_bytes,
 )
+
+# The package and each of its modules (doctests and source checks look at all of them).
+DATA_MODULES = [data] + [
+    importlib.import_module(f"engine.data.{m.name}") for m in pkgutil.iter_modules(data.__path__)
+]
 
 # --------------------------------------------------------------------------------------------
 # Generated data
@@ -111,7 +118,7 @@ def test_varied_groups_differ_in_size_and_spread():
     [
         ({"kind": "spirals"}, ValueError, "kind='spirals' is not one of"),
         ({"n_samples": 0}, ValueError, "n_samples=0 should be between"),
-        ({"n_samples": 2.5}, TypeError, "n_samples should be an int"),
+        ({"n_samples": 2.5}, TypeError, "n_samples must be an integer"),
         ({"n_features": 0}, ValueError, "n_features=0"),
         ({"centers": 0}, ValueError, "centers=0"),
         ({"cluster_std": -1.0}, ValueError, "cluster_std=-1.0"),
@@ -151,7 +158,7 @@ def test_sample_matches_sklearn_loader(name, loader, k):
 
 
 def test_samples_never_download():
-    source = inspect.getsource(data)
+    source = "".join(inspect.getsource(module) for module in DATA_MODULES)
     assert "fetch_" not in source.replace("never fetch_*", "")
 
 
@@ -566,5 +573,6 @@ def test_any_csv_like_text_loads_cleanly_or_gives_a_data_error(text, encoding):
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(data, optionflags=doctest.ELLIPSIS)
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in DATA_MODULES]
+    result = doctest.TestResults(*map(sum, zip(*results, strict=True)))
     assert result.attempted > 10 and result.failed == 0
