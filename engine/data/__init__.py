@@ -1,11 +1,13 @@
 """Data in and out, shared by every lab: the one place points come from and results go to.
 
-Three ways in, one type out. :func:`make_dataset` and :func:`load_sample` (``catalog``) make
-a :class:`Dataset`; an upload goes through :func:`read_csv_bytes` (``csv_reader``: bytes ->
-:class:`CsvTable`) and :func:`prepare_features` (``features``: chosen columns ->
-:class:`Features`). Every download goes out through :func:`to_csv_bytes` (``export``), which
-defuses spreadsheet formulas. Everything a user can get wrong raises :class:`DataError`
-(``errors``), whose message says what to do next. Pure computation: never streamlit or plotly.
+Three ways in, one type out: every lab works on a :class:`Dataset` (``dataset``).
+:func:`make_dataset` and :func:`load_sample` (``catalog``) make one; an upload goes through
+:func:`read_csv_bytes` (``csv_reader``: bytes -> :class:`CsvTable`), :func:`prepare_features`
+(``features``: chosen columns -> :class:`Features`) and :meth:`Dataset.from_upload`.
+:func:`standardize` is the Lab's one standardisation, its mean and scale recorded. Every
+download goes out through :func:`to_csv_bytes` (``export``), which defuses spreadsheet
+formulas. Everything a user can get wrong raises :class:`DataError` (``errors``), whose
+message says what to do next. Pure computation: never streamlit or plotly.
 
 Examples
 --------
@@ -16,7 +18,14 @@ Examples
 
 from engine.data.catalog import GENERATED, SAMPLES, DatasetInfo, load_sample, make_dataset
 from engine.data.csv_reader import CsvTable, read_csv_bytes
-from engine.data.dataset import MAX_COLUMNS, MAX_ROWS, Dataset, content_digest
+from engine.data.dataset import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    Dataset,
+    Standardization,
+    content_digest,
+    standardize,
+)
 from engine.data.errors import DataError
 from engine.data.export import to_csv_bytes
 from engine.data.features import (
@@ -41,6 +50,7 @@ __all__ = [
     "Dataset",
     "DatasetInfo",
     "Features",
+    "Standardization",
     "check_enough_rows",
     "content_digest",
     "label_columns",
@@ -49,5 +59,6 @@ __all__ = [
     "numeric_columns",
     "prepare_features",
     "read_csv_bytes",
+    "standardize",
     "to_csv_bytes",
 ]

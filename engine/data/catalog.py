@@ -230,6 +230,7 @@ def make_dataset(
         label_names=None if y is None else tuple(f"group {g}" for g in range(n_groups)),
         kmeans_note=info.kmeans_note,
         suggested_k=n_groups,
+        source="generated",
     )
 
 
@@ -318,4 +319,5 @@ def load_sample(name: str) -> Dataset:
         label_names=label_names,
         kmeans_note=info.kmeans_note,
         suggested_k=len(label_names),
+        source="sample",
     )

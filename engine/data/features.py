@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
 
+from engine.data import dataset
+from engine.data.dataset import Standardization
 from engine.data.errors import DataError, one_line
 
 __all__ = [
@@ -68,9 +69,9 @@ class Features:
         Rows in the table before cleaning.
     n_dropped : int
         Rows dropped for a missing or infinite value in a chosen column, or a missing label.
-    mean, scale : ndarray of shape (n_features,) or None
+    standardization : Standardization or None
         The standardisation applied (``X = (raw - mean) / scale``), or ``None`` if not
-        standardised.
+        standardised; ``mean`` and ``scale`` read its two arrays (``None`` if not).
     """
 
     X: npt.NDArray[np.float64]
@@ -80,14 +81,21 @@ class Features:
     row_index: npt.NDArray[np.int64]
     n_rows_in: int
     n_dropped: int
-    mean: npt.NDArray[np.float64] | None
-    scale: npt.NDArray[np.float64] | None
+    standardization: Standardization | None
 
     def __repr__(self) -> str:
         return (
             f"Features(X.shape={self.X.shape}, n_dropped={self.n_dropped}, "
-            f"standardized={self.mean is not None})"
+            f"standardized={self.standardization is not None})"
         )
+
+    @property
+    def mean(self) -> npt.NDArray[np.float64] | None:
+        return None if self.standardization is None else self.standardization.mean
+
+    @property
+    def scale(self) -> npt.NDArray[np.float64] | None:
+        return None if self.standardization is None else self.standardization.scale
 
 
 
@@ -252,11 +260,9 @@ def prepare_features(
             "Pick columns whose values vary."
         )
 
-    mean = scale = None
+    standardization = None
     if standardize:
-        scaler = StandardScaler().fit(X)
-        X = np.ascontiguousarray(scaler.transform(X), dtype=np.float64)
-        mean, scale = scaler.mean_, scaler.scale_
+        X, standardization = dataset.standardize(X)  # (the argument hides the name)
 
     labels = label_names = None
     if label_column is not None:
@@ -275,8 +281,7 @@ def prepare_features(
         row_index=np.asarray(frame.index[keep], dtype=np.int64),
         n_rows_in=n_rows_in,
         n_dropped=n_rows_in - n_kept,
-        mean=mean,
-        scale=scale,
+        standardization=standardization,
     )
 
 
