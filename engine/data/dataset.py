@@ -49,7 +49,7 @@ MAX_ROWS = 1_000_000
 MAX_COLUMNS = 1_000
 """Most columns an upload may have; more is almost certainly not a table of points."""
 
-STANDARDIZED_NOTE = "Each feature was standardised to mean 0 and standard deviation 1."
+_STANDARDIZED_NOTE = "Each feature was standardised to mean 0 and standard deviation 1."
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class Dataset:
         if self.standardized:
             return self
         X, standardization = standardize(self.X)
-        notes = (*self.notes, STANDARDIZED_NOTE)
+        notes = (*self.notes, _STANDARDIZED_NOTE)
         return replace(self, X=X, raw=self.X, standardization=standardization, notes=notes)
 
     @classmethod
@@ -238,7 +238,7 @@ class Dataset:
         raw = features.X
         if features.standardization is not None:
             raw = features.standardization.inverse_transform(features.X)
-            notes.append(STANDARDIZED_NOTE)
+            notes.append(_STANDARDIZED_NOTE)
         n_samples, n_features = features.X.shape
         return cls(
             name="upload",
