@@ -56,7 +56,7 @@ class Fit:
     """The last good fit, with the exact data and settings it was made from."""
 
     key: tuple
-    data: ka.LabData
+    data: data_io.Dataset
     model: KMeans
     settings: dict
     warnings: tuple[str, ...]
@@ -66,16 +66,16 @@ class Fit:
 # Uploads and everything computed from a session's data are private to that session and
 # are dropped with it, so the server's memory falls back when students leave.
 @st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
-def generate(spec: tuple, standardize: bool) -> ka.LabData:
+def generate(spec: tuple, standardize: bool) -> data_io.Dataset:
     """A generated data set (small arguments: Streamlit's own hash is exact here)."""
-    return ka.LabData.from_dataset(data_io.make_dataset(**dict(spec)), standardize=standardize)
+    data = data_io.make_dataset(**dict(spec))
+    return data.with_standardized_features() if standardize else data
 
 
 @st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
-def sample_table(name: str, standardize: bool) -> ka.LabData:
-    return ka.LabData.from_dataset(
-        data_io.load_sample(name), standardize=standardize, source="sample"
-    )
+def sample_table(name: str, standardize: bool) -> data_io.Dataset:
+    data = data_io.load_sample(name)
+    return data.with_standardized_features() if standardize else data
 
 
 @st.cache_data(max_entries=4, scope="session", show_spinner="Reading the file…")
@@ -273,7 +273,7 @@ with st.sidebar:
                 label = None if label == "(none)" else label
                 wanted = (
                     ("upload", digest, tuple(columns), label, standardize, sample_big),
-                    lambda: ka.LabData.from_upload(
+                    lambda: data_io.Dataset.from_upload(
                         table, data_io.prepare_features(
                             table.frame, columns, label_column=label, standardize=standardize)),
                 )
@@ -313,7 +313,7 @@ if wanted is not None and wanted[0] != ss.get("kmeans_data_key"):
     else:
         ss["kmeans_data"], ss["kmeans_data_key"] = candidate, wanted[0]
 
-data: ka.LabData | None = ss.get("kmeans_data")
+data: data_io.Dataset | None = ss.get("kmeans_data")
 if data is None:
     st.info("Generate data, pick a sample table or upload a CSV file to start.")
     st.stop()

@@ -25,65 +25,26 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import Page, async_playwright, expect
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+# The server's start and shutdown and the Chromium flags are the browser tests' own.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from serving import chromium_launch_options, start_app, stop_app  # noqa: E402
+
 APP = '[data-testid="stApp"]'
 # Every wait is bounded; a session that is not done by then counts as failed.
 STEP_TIMEOUT_MS = 600_000
 MAX_STEPS = 12  # iterations stepped through per session, at most
 
 
-# ----------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 120 s")
+# ----------------------------------------------------------------------------- server memory
 
 
 def process_tree(pid: int) -> list[int]:
@@ -285,10 +246,8 @@ def print_wave(number: int, wave: Wave, sampler: MemorySampler, baseline: float,
 
 
 async def main(args: argparse.Namespace) -> int:
-    port = free_port()
     log = Path(args.log)
-    server = start_server(port, log)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_app(log, timeout=120)
     sampler = MemorySampler(server.pid)
     sampler.start()
     waves: list[Wave] = []
@@ -297,9 +256,7 @@ async def main(args: argparse.Namespace) -> int:
         await asyncio.sleep(3)
         idle_before = sampler.last()
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+            browser = await pw.chromium.launch(**chromium_launch_options())
             # Warm-up: one visit loads the app's modules, as the first student would.
             warm = await student(browser, url, session=0, n_points=300)
             await asyncio.sleep(2)
@@ -321,11 +278,7 @@ async def main(args: argparse.Namespace) -> int:
             await browser.close()
     finally:
         sampler.stop()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_app(server, timeout=15)
 
     print(f"Load test: {args.waves} wave(s) of {args.sessions} concurrent sessions, "
           f"K-means on {args.points:,} points each")  # fmt: skip

@@ -30,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from engine import lloyd
+from engine._checks import check_int
 
 Array = npt.NDArray[np.floating]
 
@@ -356,9 +357,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     # -- validation --------------------------------------------------------------------
 
     def _check_params(self, X: Array) -> None:
-        _check_int(self.n_clusters, "n_clusters", minimum=1)
-        _check_int(self.n_init, "n_init", minimum=1)
-        _check_int(self.max_iter, "max_iter", minimum=1)
+        check_int("n_clusters", self.n_clusters, 1)
+        check_int("n_init", self.n_init, 1)
+        check_int("max_iter", self.max_iter, 1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real):
             raise TypeError(f"tol must be a real number, got {self.tol!r}.")
         if not np.isfinite(self.tol) or self.tol < 0:
@@ -622,13 +623,6 @@ def _scaled_tolerance(X: Array, tol: float) -> float:
     if tol == 0:
         return 0.0
     return float(np.mean(np.var(X, axis=0)) * tol)
-
-
-def _check_int(value: object, name: str, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name}={value} should be >= {minimum}.")
 
 
 def _check_data(X: npt.ArrayLike, name: str) -> Array:

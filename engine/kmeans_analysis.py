@@ -13,7 +13,7 @@ Examples
 --------
 >>> from engine.data import make_dataset
 >>> from engine.kmeans import KMeans
->>> data = LabData.from_dataset(make_dataset("blobs"))
+>>> data = make_dataset("blobs")
 >>> km = KMeans(n_clusters=4, random_state=0).fit(data.X)
 >>> iteration_table(km.history_).shape[0] == km.n_iter_
 True
@@ -33,7 +33,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from engine import lloyd
-from engine.data import CsvTable, Dataset, Features, content_digest
+from engine.data import Dataset
 from engine.kmeans import KMeans, KMeansRun
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "DISPLAY_MAX_POINTS",
     "CrossCheck",
     "HalfStep",
-    "LabData",
     "PlaneView",
     "VoronoiGrid",
     "adjusted_rand",
@@ -76,132 +75,6 @@ STUDY_MAX_POINTS = 50_000
 """Elbow, silhouette and restart studies run on a sample of at most this many points."""
 
 Progress = Callable[[float, str], None]
-
-
-# --------------------------------------------------------------------------------------------
-# The data the page clusters
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class LabData:
-    """Points to cluster, wherever they came from, with what is needed to show and export them.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n_samples, n_features), float64
-        What K-means runs on (standardised if asked).
-    raw : ndarray of shape (n_samples, n_features), float64
-        The same points in their original units.
-    feature_names : tuple of str
-    labels : ndarray of int64 or None
-        True groups, to compare clusters against (adjusted Rand index).
-    label_names : tuple of str or None
-    title, description, kmeans_note : str
-        What the data is, and why K-means does well or badly on it.
-    suggested_k : int or None
-    source : {"generated", "sample", "upload"}
-    table : pandas.DataFrame or None
-        The uploaded table, to join cluster labels back to its rows.
-    row_index : ndarray of int64
-        Row of ``table`` of each point (0..n-1 for generated data).
-    notes : tuple of str
-        Sentences on what was done to the data (rows dropped, sampled, standardised).
-    standardized : bool
-    digest : str
-        Digest of every value of ``X``: the cache key of fits on this data.
-    """
-
-    X: npt.NDArray[np.float64]
-    raw: npt.NDArray[np.float64]
-    feature_names: tuple[str, ...]
-    labels: npt.NDArray[np.int64] | None
-    label_names: tuple[str, ...] | None
-    title: str
-    description: str
-    kmeans_note: str
-    suggested_k: int | None
-    source: str
-    table: pd.DataFrame | None
-    row_index: npt.NDArray[np.int64]
-    notes: tuple[str, ...]
-    standardized: bool
-    digest: str
-
-    def __repr__(self) -> str:
-        return f"LabData(title={self.title!r}, X.shape={self.X.shape}, source={self.source!r})"
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.X.shape[1])
-
-    @classmethod
-    def from_dataset(cls, ds: Dataset, *, standardize: bool = False, source: str = "generated"):
-        """Wrap a generated or sample :class:`~engine.data.Dataset`."""
-        X, notes = _standardized(ds.X) if standardize else (ds.X, ())
-        return cls(
-            X=X,
-            raw=ds.X,
-            feature_names=ds.feature_names,
-            labels=ds.labels,
-            label_names=ds.label_names,
-            title=ds.title,
-            description=ds.description,
-            kmeans_note=ds.kmeans_note,
-            suggested_k=ds.suggested_k,
-            source=source,
-            table=None,
-            row_index=np.arange(len(ds.X), dtype=np.int64),
-            notes=notes,
-            standardized=standardize,
-            digest=content_digest(X),
-        )
-
-    @classmethod
-    def from_upload(cls, table: CsvTable, features: Features):
-        """Wrap the features chosen from an uploaded table (already cleaned by engine.data)."""
-        notes = list(table.notes)
-        if features.n_dropped:
-            notes.append(
-                f"{features.n_dropped:,} of {features.n_rows_in:,} rows had a missing or "
-                "infinite value and were dropped."
-            )
-        raw = features.X
-        if features.mean is not None:
-            raw = features.X * features.scale + features.mean
-            notes.append("Each feature was standardised to mean 0 and standard deviation 1.")
-        return cls(
-            X=features.X,
-            raw=np.ascontiguousarray(raw),
-            feature_names=features.feature_names,
-            labels=features.labels,
-            label_names=features.label_names,
-            title=table.filename or "Uploaded table",
-            description=(
-                f"{features.X.shape[0]:,} rows × {features.X.shape[1]} numeric columns from an "
-                "uploaded CSV file."
-            ),
-            kmeans_note="",
-            suggested_k=len(features.label_names) if features.label_names else None,
-            source="upload",
-            table=table.frame,
-            row_index=features.row_index,
-            notes=tuple(notes),
-            standardized=features.mean is not None,
-            digest=content_digest(features.X),
-        )
-
-
-def _standardized(X: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], tuple[str]]:
-    """Each column to mean 0, standard deviation 1 (a constant column only centred)."""
-    scale = X.std(axis=0)
-    scale[scale == 0] = 1.0
-    Z = np.ascontiguousarray((X - X.mean(axis=0)) / scale)
-    return Z, ("Each feature was standardised to mean 0 and standard deviation 1.",)
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,7 +363,7 @@ def history_table(run: KMeansRun, feature_names: tuple[str, ...]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def labelled_rows(data: LabData, labels: npt.ArrayLike) -> pd.DataFrame:
+def labelled_rows(data: Dataset, labels: npt.ArrayLike) -> pd.DataFrame:
     """The original rows with their cluster (1-based) joined; dropped upload rows get none."""
     labels = np.asarray(labels)
     if data.table is not None:
@@ -507,17 +380,16 @@ def labelled_rows(data: LabData, labels: npt.ArrayLike) -> pd.DataFrame:
     return out
 
 
-def centroids_table(data: LabData, centers: npt.ArrayLike, counts: npt.ArrayLike) -> pd.DataFrame:
+def centroids_table(data: Dataset, centers: npt.ArrayLike, counts: npt.ArrayLike) -> pd.DataFrame:
     """Final centroids, one row per cluster; in original units too when data was standardised."""
     centers = np.asarray(centers, dtype=np.float64)
     out = pd.DataFrame({"cluster": np.arange(1, len(centers) + 1), "points": counts})
     for j, name in enumerate(data.feature_names):
         out[name] = centers[:, j]
-    if data.standardized:
-        mean, scale = data.raw.mean(axis=0), data.raw.std(axis=0)
-        scale[scale == 0] = 1.0
+    if data.standardization is not None:
+        original = data.standardization.inverse_transform(centers)  # (n_clusters, n_features)
         for j, name in enumerate(data.feature_names):
-            out[f"{name} (original units)"] = centers[:, j] * scale[j] + mean[j]
+            out[f"{name} (original units)"] = original[:, j]
     return out
 
 

@@ -1,100 +1,22 @@
 """Shared fixtures: a live ``streamlit run app.py`` server and a headless Chromium.
 
+How the server is started and Chromium launched lives in ``tests/serving.py``, shared with
+``bench/``; this file only turns it into fixtures.
+
 Browser tests are marked ``browser``. Where Chromium is missing they are skipped
 locally, but under CI (``CI=true``) a missing browser is a failure, never a skip.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import CHROMIUM, ROOT, chromium_launch_options, serve_app
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
-
-# Without the background-networking flags Chromium keeps dialling hosts this
-# machine cannot reach; --no-sandbox because the tests run as root.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not become healthy at {url} within {timeout}s")
-
-
-@contextlib.contextmanager
-def serve_app(
-    log: Path | None = None,
-    *,
-    launcher: list[str] | None = None,
-    args: tuple[str, ...] = (),
-    env: dict[str, str] | None = None,
-) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port until the block ends; yield its base URL.
-
-    ``launcher`` replaces ``python -m streamlit run app.py`` (a script that patches the app
-    first); ``args`` are more ``--option value`` flags; ``env`` is added to the environment;
-    the server's output goes to ``log`` (or nowhere).
-    """
-    port = _free_port()
-    cmd = launcher or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
-    cmd = [
-        *cmd,
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        *args,
-    ]  # fmt: skip
-    with open(log or os.devnull, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +37,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(**chromium_launch_options())
         try:
             yield b
         finally:

@@ -1,12 +1,15 @@
-"""Tests for engine/data.py: generated data, samples, CSV reading, cleaning, digest, export."""
+"""Tests for engine/data/: generated data, samples, CSV reading, cleaning, digest, export."""
 
 from __future__ import annotations
 
 import codecs
 import dataclasses
 import doctest
+import importlib
 import inspect
+import pkgutil
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +18,7 @@ from bad_files import BAD, CASES, GOOD, XSS_IMG, XSS_SCRIPT, load_for_page, uplo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn import datasets as skdatasets
+from sklearn.preprocessing import StandardScaler
 
 from engine import data
 from engine.data import (
@@ -25,6 +29,7 @@ from engine.data import (
     DataError,
     Dataset,
     Features,
+    Standardization,
     check_enough_rows,
     content_digest,
     label_columns,
@@ -33,8 +38,14 @@ from engine.data import (
     numeric_columns,
     prepare_features,
     read_csv_bytes,
+    standardize,
     to_csv_bytes,
 )
+
+# The package and each of its modules (doctests and source checks look at all of them).
+DATA_MODULES = [data] + [
+    importlib.import_module(f"engine.data.{m.name}") for m in pkgutil.iter_modules(data.__path__)
+]
 
 # --------------------------------------------------------------------------------------------
 # Generated data
@@ -111,7 +122,7 @@ def test_varied_groups_differ_in_size_and_spread():
     [
         ({"kind": "spirals"}, ValueError, "kind='spirals' is not one of"),
         ({"n_samples": 0}, ValueError, "n_samples=0 should be between"),
-        ({"n_samples": 2.5}, TypeError, "n_samples should be an int"),
+        ({"n_samples": 2.5}, TypeError, "n_samples must be an integer"),
         ({"n_features": 0}, ValueError, "n_features=0"),
         ({"centers": 0}, ValueError, "centers=0"),
         ({"cluster_std": -1.0}, ValueError, "cluster_std=-1.0"),
@@ -151,7 +162,7 @@ def test_sample_matches_sklearn_loader(name, loader, k):
 
 
 def test_samples_never_download():
-    source = inspect.getsource(data)
+    source = "".join(inspect.getsource(module) for module in DATA_MODULES)
     assert "fetch_" not in source.replace("never fetch_*", "")
 
 
@@ -483,6 +494,87 @@ def test_results_are_frozen():
 
 
 # --------------------------------------------------------------------------------------------
+# The data a lab works on, and its one standardisation
+# --------------------------------------------------------------------------------------------
+
+
+def test_standardize_is_standard_scaler_with_its_mean_and_scale_kept():
+    X = np.random.default_rng(0).normal([5.0, -300.0, 2.0], [1.0, 50.0, 0.0], size=(200, 3))
+    Z, scaling = standardize(X)
+    scaler = StandardScaler().fit(X)
+    np.testing.assert_array_equal(Z, scaler.transform(X))
+    np.testing.assert_array_equal(scaling.mean, scaler.mean_)
+    np.testing.assert_array_equal(scaling.scale, scaler.scale_)
+    assert Z.flags.c_contiguous and Z.dtype == np.float64
+    np.testing.assert_array_equal(Z[:, 2], 0)  # a constant feature is only centred
+    np.testing.assert_allclose(scaling.inverse_transform(Z), X, rtol=1e-12)
+    np.testing.assert_array_equal(scaling.transform(X), Z)
+
+
+def test_uploads_and_generated_data_are_standardised_by_the_same_function():
+    ds = make_dataset("anisotropic", n_samples=150, random_state=2)
+    frame = pd.DataFrame(ds.X, columns=list(ds.feature_names))
+    features = prepare_features(frame, list(ds.feature_names), standardize=True)
+    generated = ds.with_standardized_features()
+    np.testing.assert_array_equal(features.X, generated.X)
+    np.testing.assert_array_equal(features.mean, generated.standardization.mean)
+    np.testing.assert_array_equal(features.scale, generated.standardization.scale)
+
+
+def test_standardised_dataset_keeps_raw_points_and_says_so():
+    ds = make_dataset("blobs", n_samples=50)
+    z = ds.with_standardized_features()
+    assert not ds.standardized and ds.raw is ds.X and ds.standardization is None
+    assert z.standardized and isinstance(z.standardization, Standardization)
+    assert z.raw is ds.X  # original units kept exactly, for export
+    np.testing.assert_allclose(z.X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(z.X.std(axis=0), 1)
+    assert z.digest == content_digest(z.X) != ds.digest
+    assert any("standardised" in note for note in z.notes) and not ds.notes
+    assert z.with_standardized_features() is z
+    assert (z.name, z.source, z.feature_names) == ("blobs", "generated", ds.feature_names)
+    np.testing.assert_array_equal(z.row_index, np.arange(50))
+    assert repr(z) == (
+        "Dataset(name='blobs', X.shape=(50, 2), source='generated', standardized=True)"
+    )
+    assert load_sample("iris").source == "sample"
+
+
+def test_dataset_from_an_upload_keeps_the_table_and_the_rows_it_came_from():
+    table = read_csv_bytes(b"a,b,kind\n1,10,x\n2,,y\n3,30,x\n5,20,y\n", filename="up.csv")
+    features = prepare_features(table.frame, ["a", "b"], label_column="kind", standardize=True)
+    ds = Dataset.from_upload(table, features)
+    assert (ds.name, ds.source, ds.title, ds.suggested_k) == ("upload", "upload", "up.csv", 2)
+    assert ds.table is table.frame and ds.standardization is features.standardization
+    np.testing.assert_array_equal(ds.row_index, [0, 2, 3])
+    np.testing.assert_allclose(ds.raw, [[1, 10], [3, 30], [5, 20]], rtol=1e-12)
+    assert ds.X is features.X and ds.digest == content_digest(features.X)
+    assert any("1 of 4 rows" in note for note in ds.notes)
+
+
+def test_dataset_refuses_raw_points_or_rows_that_do_not_match_x():
+    ds = make_dataset("blobs", n_samples=20)
+    with pytest.raises(ValueError, match="raw of the same shape"):
+        replace(ds, raw=ds.X[:10])
+    with pytest.raises(ValueError, match="row_index has 3 rows, X has 20"):
+        replace(ds, row_index=np.arange(3))
+
+
+def test_digest_changes_with_one_value_of_a_large_data_set():
+    X = np.random.default_rng(0).normal(size=(500_000, 2))
+    Y = X.copy()
+    Y[312_345, 1] += 1e-9
+    a = _as_dataset(X)
+    b = _as_dataset(Y)
+    assert a.digest != b.digest
+
+
+def _as_dataset(X):
+    ds = make_dataset("blobs")
+    return replace(ds, X=X, raw=None, row_index=None, labels=None, label_names=None)
+
+
+# --------------------------------------------------------------------------------------------
 # Digest and export
 # --------------------------------------------------------------------------------------------
 
@@ -566,5 +658,6 @@ def test_any_csv_like_text_loads_cleanly_or_gives_a_data_error(text, encoding):
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(data, optionflags=doctest.ELLIPSIS)
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in DATA_MODULES]
+    result = doctest.TestResults(*map(sum, zip(*results, strict=True)))
     assert result.attempted > 10 and result.failed == 0

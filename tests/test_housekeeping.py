@@ -17,8 +17,8 @@ import weakref
 
 import pytest
 from browser_util import goto
-from conftest import serve_app
 from playwright.sync_api import expect
+from serving import serve_app
 from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.session_manager import SessionInfo

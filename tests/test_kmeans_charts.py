@@ -10,7 +10,6 @@ from charts import kmeans as charts
 from engine.data import make_dataset
 from engine.kmeans import KMeans
 from engine.kmeans_analysis import (
-    LabData,
     distinct_minima,
     elbow_sweep,
     half_step,
@@ -25,7 +24,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="module")
 def blobs():
-    data = LabData.from_dataset(make_dataset("blobs"))
+    data = make_dataset("blobs")
     model = KMeans(n_clusters=4, random_state=0, n_init=3).fit(data.X)
     return data, model
 

@@ -13,7 +13,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import make_blobs
 from streamlit.testing.v1 import AppTest
 
-from engine.kmeans_analysis import LabData
+from engine.data import Dataset
 
 APP = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app.py")
 # Uploads too big to be worth a page round trip here; tests/test_data.py reads them.
@@ -244,8 +244,7 @@ def test_a_one_value_change_in_a_large_data_set_gives_a_new_fit():
     assert re.sub(",", "", metric(at, "Final J")) == f"{reference.inertia_:.3f}"
 
 
-def _with_points(data: LabData, X: np.ndarray) -> LabData:
-    from engine.data import content_digest
-
+def _with_points(data: Dataset, X: np.ndarray) -> Dataset:
+    # The digest is computed from X when the Dataset is made.
     return replace(data, X=X, raw=X, labels=None, label_names=None,
-                   row_index=np.arange(len(X)), digest=content_digest(X))
+                   row_index=np.arange(len(X)))

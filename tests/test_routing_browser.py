@@ -8,7 +8,7 @@ its request is the first one.
 
 import pytest
 from browser_util import exceptions, goto
-from conftest import serve_app
+from serving import serve_app
 
 pytestmark = pytest.mark.browser
 

@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import pytest
 from browser_util import exceptions, goto, wait_for_app
-from conftest import ROOT, serve_app
 from playwright.sync_api import Page, expect
+from serving import ROOT, serve_app
 from sklearn.exceptions import ConvergenceWarning
 
 from engine.kmeans import KMeans
