@@ -18,7 +18,9 @@ with left, st.container(border=True):
         "iteration by iteration: centroids moving, points changing cluster, "
         "step-through and playback."
     )
-    st.page_link("app_pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:")
+    st.page_link(
+        "app_pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:"
+    )
 with right, st.container(border=True):
     st.subheader(":material/grid_on: Attention")
     st.markdown(

@@ -61,7 +61,9 @@ class Param:
         if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError(f"{self.label} must be a whole number")
         if self.kind is float and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise ValueError(f"{self.label} must be a finite number")
         if (self.low is not None and value < self.low) or (
@@ -111,7 +113,9 @@ class Param:
             return self.format_func(value)
         if isinstance(value, float) and value.is_integer() and self.kind is int:
             return str(int(value))
-        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        return str(value)
 
 
 @dataclass(frozen=True)
