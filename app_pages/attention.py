@@ -57,9 +57,9 @@ SETTINGS = ParamTable("attention_", (
     Param("d_model", None, "d_model", 64, int, low=1, high=1024),
     Param("n_heads", None, "Heads", 4, int, low=1, high=16),
     Param("seed", None, "Seed", 0, int, low=0, high=10_000),
-    Param("sharpness", None, "Sharpness", 2.0, float, choices=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0,
-          3.5, 4.0), help="Scales W_Q and W_K. Random layers at PyTorch's initial scale attend "
-          "almost uniformly; sharper scores make the pattern visible."),
+    Param("sharpness", None, "Sharpness", 2.0, float, choices=tuple(x / 2 for x in range(1, 9)),
+          help="Scales W_Q and W_K. Random layers at PyTorch's initial scale attend almost "
+          "uniformly; sharper scores make the pattern visible."),
     Param("positional", None, "Positional encoding", True, bool),
     Param("causal", None, "Causal mask", False, bool),
     Param("shared_qk", None, "Tie W_K = W_Q", False, bool,

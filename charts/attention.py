@@ -13,6 +13,10 @@ Two rules hold for every figure here:
 Masked cells (causal future, padding) are drawn as gaps on a grey hatched-looking
 background, and their hover says why. Template, fonts and group colours come from
 :mod:`charts.theme`, the Lab's one look.
+
+This module is a little over 450 lines because it is one job: every figure here is a
+token-labelled attention map or a per-head summary, drawn with the same escaping, ticks
+and mask rules defined at the top; split, those helpers would have to travel between files.
 """
 
 from __future__ import annotations
