@@ -82,6 +82,15 @@ def test_default_page_shows_a_trained_model_and_all_views(at):
     assert _charts_of_every_tab(at) == 1 + 2 + 13 + 3
 
 
+def test_only_the_open_tab_is_computed(at):
+    assert len(_charts(at)) == 1 and "attention_grid_chart" in _charts(at)[0].proto.id
+    open_tab(at, TABS[2])
+    assert len(_charts(at)) == 13
+    assert not any("attention_grid_chart" in c.proto.id for c in _charts(at))
+    open_tab(at, TABS[3])
+    assert len(_charts(at)) == 3 and not at.get("download_button")
+
+
 @pytest.mark.parametrize("name", list(TASKS))
 def test_every_shipped_task_solves_its_example(at, name):
     at.selectbox(key="attention_task").set_value(name)
