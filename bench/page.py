@@ -1,6 +1,8 @@
-"""Time the K-means page in a real Chromium: Run → charts drawn, and the bytes sent per run.
+"""Time a lab page in a real Chromium: an action → every visible chart drawn, and the bytes sent.
 
-Starts its own ``streamlit run app.py`` on a free port, opens ``/kmeans`` with generated
+Two modes, each starting its own ``streamlit run app.py`` on a free port.
+
+``--mode kmeans`` (the default) opens ``/kmeans`` with generated
 blobs of each case's size (through the URL query parameters the page reads), then for
 each repeat changes the K-means seed and presses **Run K-means**, so every repeat is a
 real fit on all N points. For each case it prints medians over the repeats of:
@@ -22,9 +24,21 @@ step_s, step_MB
     One step of the Iteration slider (ArrowRight on its thumb): the step chart redrawn.
     The fit is never rerun for a step; the bytes show nothing but the step chart travels.
 
+``--mode attention`` opens ``/attention`` as a visitor finds it (the default toy model,
+previous token, on its example text) and, for each repeat, types a new word into the text
+box and presses Ctrl+Enter. It prints, over the repeats:
+
+edit_s
+    From the key press to every visible chart drawn (the same clock and the same rule
+    as run_s above: the run has ended and each visible chart in the main area has drawn
+    after the key press).
+edit_MB
+    Bytes of websocket frames received for that edit.
+
     .venv/bin/python bench/page.py                       # 100k and 1M points, 3 repeats
     .venv/bin/python bench/page.py --sizes 100000 --repeats 5
     .venv/bin/python bench/page.py --no-post-script-gc      # Streamlit's gc after runs off
+    .venv/bin/python bench/page.py --mode attention --repeats 9
 
 A benchmark, never a test: nothing here asserts a time. The machine has 2 shared cores,
 so the load average is printed with the numbers.
@@ -231,8 +245,45 @@ def run_case(browser, url: str, n: int, repeats: int) -> dict[str, list[float]]:
     return out
 
 
+# New words for the attention mode: lowercase, 4 to 24 letters (what the default toy model
+# reads), each different from the one before so that no cached run is reused.
+WORDS = ("transformer", "softmax", "queries", "heatmap", "residual", "embedding", "position",
+         "keysandvalues", "multihead", "induction", "layernorm", "projection")
+
+
+def attention_case(browser, url: str, repeats: int) -> dict[str, list[float]]:
+    """Type a new text ``repeats`` times on the default Attention page; seconds and MB each."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.add_init_script(PROBE)
+    received = Bytes(page)
+    page.goto(f"{url}/attention", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
+                           timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stMain"] .js-plotly-plot .main-svg').first.wait_for(
+        timeout=TIMEOUT_MS)
+    wait_idle(page)
+    received.settle(page)
+    box = page.get_by_label("Letters a-z, one sequence per line", exact=False)
+    out: dict[str, list[float]] = {"edit_s": [], "edit_MB": []}
+    for r in range(repeats):
+        word = WORDS[r % len(WORDS)] + "abcdefghij"[: r // len(WORDS)]
+        box.fill(word)
+        s, mb = measure(page, received, partial(press_key, box, "Control+Enter"))
+        wait_idle(page)
+        ticks = page.locator('[data-testid="stMain"] .js-plotly-plot .xtick text')
+        shown = "".join(ticks.all_text_contents()[: len(word)])
+        if shown != word:
+            raise RuntimeError(f"typed {word!r} but the first chart shows {shown!r}")
+        out["edit_s"].append(s)
+        out["edit_MB"].append(mb)
+    context.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("kmeans", "attention"), default="kmeans")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-post-script-gc", action="store_true",
@@ -252,6 +303,16 @@ def main() -> None:
             wait_idle(first)
             first.close()
             print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            if args.mode == "attention":
+                res = attention_case(browser, url, args.repeats)
+                print(f"attention, default toy model: edit → charts drawn "
+                      f"{statistics.median(res['edit_s']):.2f} s, "
+                      f"{statistics.median(res['edit_MB']):.3f} MB sent "
+                      f"(medians of {args.repeats})")
+                print(f"  all edit_s: {', '.join(f'{v:.2f}' for v in res['edit_s'])}")
+                print(f"load average after:  {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+                browser.close()
+                return
             print(f"{'points':>10} {'K':>3} {'run_s':>7} {'run_MB':>7} {'tab_s':>7} "
                   f"{'tab_MB':>7} {'step_s':>7} {'step_MB':>8}   (medians of {args.repeats})")
             for n in args.sizes:

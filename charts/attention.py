@@ -4,18 +4,23 @@ Two rules hold for every figure here:
 
 - **Tokens are text, never HTML.** Plotly renders tick labels, titles and hover text
   as a small HTML dialect, so a token ``<b>`` would turn bold and ``&amp;`` would
-  show as ``&``. Every user string goes through :func:`token_label` (``html.escape``).
+  show as ``&``. Every user string goes through :func:`token_label` or
+  :func:`charts.theme.user_text` (``html.escape``).
 - **Every position is its own row/column.** A categorical axis merges equal strings,
   so a sentence with "the" twice would lose a row. Axes are integer positions with
   the tokens as ``ticktext``.
 
 Masked cells (causal future, padding) are drawn as gaps on a grey hatched-looking
-background, and their hover says why.
+background, and their hover says why. Template, fonts and group colours come from
+:mod:`charts.theme`, the Lab's one look.
+
+This module is a little over 450 lines because it is one job: every figure here is a
+token-labelled attention map or a per-head summary, drawn with the same escaping, ticks
+and mask rules defined at the top; split, those helpers would have to travel between files.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -24,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from charts.theme import FONT, TEMPLATE, cluster_colors, user_text
 
 __all__ = [
     "MASKED_COLOUR",
@@ -42,7 +49,6 @@ Array = npt.NDArray[np.floating]
 WEIGHT_COLOURSCALE = "Blues"
 DIVERGING_COLOURSCALE = "RdBu_r"
 MASKED_COLOUR = "#c8c8c8"
-FONT = dict(family="Source Sans Pro, sans-serif", size=13)
 MAX_TICKS = 48  # beyond this, label every k-th position (hover still names each one)
 
 
@@ -61,7 +67,7 @@ def token_label(token: str) -> str:
         shown = token.replace(" ", "␣").replace("\t", "⇥").replace("\n", "⏎")
     if any(unicodedata.bidirectional(c) in ("R", "AL") for c in shown):
         shown = "\u2068" + shown + "\u2069"
-    return html.escape(shown, quote=False)
+    return user_text(shown)
 
 
 def _axis_ticks(tokens: Sequence[str]) -> dict:
@@ -218,7 +224,7 @@ def head_grid_figure(
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[html.escape(n) for n in names],
+        subplot_titles=[user_text(n) for n in names],
         horizontal_spacing=min(0.04, 0.3 / cols),
         vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1,
     )
@@ -250,6 +256,7 @@ def head_grid_figure(
         plot_bgcolor=MASKED_COLOUR,
         title=dict(text=title) if title else None,
         font=FONT,
+        template=TEMPLATE,
     )
     return fig
 
@@ -289,7 +296,7 @@ def head_focus_figure(
     reasons = _mask_reasons(n_q, n_k, causal, key_padding, query_padding)
     fig = go.Figure(
         _heatmap(
-            weights, query_tokens, key_tokens, reasons, html.escape(name), show_values=show_values
+            weights, query_tokens, key_tokens, reasons, user_text(name), show_values=show_values
         )
     )
     _apply_weight_axes(fig, query_tokens, key_tokens)
@@ -305,10 +312,11 @@ def head_focus_figure(
         height=min(900, max(380, 28 * n_q + 160)),
         margin=dict(l=10, r=10, t=50 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOUR,
-        title=dict(text=html.escape(title)) if title else None,
+        title=dict(text=user_text(title)) if title else None,
         xaxis_title="key (attended to)",
         yaxis_title="query (attending)",
         font=FONT,
+        template=TEMPLATE,
     )
     return fig
 
@@ -388,11 +396,12 @@ def matrix_figure(
     y_ticks = dict(tickmode="auto") if numbered_rows else _axis_ticks(row_tokens)
     fig.update_yaxes(**y_ticks, autorange="reversed", title=row_axis)
     fig.update_layout(
-        title=dict(text=html.escape(title), font=dict(size=14)) if title else None,
+        title=dict(text=user_text(title), font=dict(size=14)) if title else None,
         height=height or min(520, max(220, 22 * n_rows + 130)),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         plot_bgcolor=MASKED_COLOUR,
         font=FONT,
+        template=TEMPLATE,
     )
     return fig
 
@@ -408,29 +417,18 @@ def head_metric_figure(
 ) -> go.Figure:
     """A bar per head (entropy, sparsity, ...), coloured by similarity group if given."""
     values = np.asarray(values, dtype=float)
-    names = [html.escape(n) for n in head_names]
-    colours = "#1f77b4"
+    names = [user_text(n) for n in head_names]
+    colours = cluster_colors(1)[0]
     if groups is not None:
-        palette = [
-            "#1f77b4",
-            "#ff7f0e",
-            "#2ca02c",
-            "#d62728",
-            "#9467bd",
-            "#8c564b",
-            "#e377c2",
-            "#7f7f7f",
-            "#bcbd22",
-            "#17becf",
-        ]
-        colours = [palette[g % len(palette)] for g in groups]
+        palette = cluster_colors(max(groups, default=0) + 1)
+        colours = [palette[g] for g in groups]
     fig = go.Figure(
         go.Bar(
             x=names,
             y=values,
             marker_color=colours,
             customdata=[f"group {g + 1}" for g in groups] if groups is not None else None,
-            hovertemplate=f"%{{x}}<br>{html.escape(metric)}: %{{y:.3f}}"
+            hovertemplate=f"%{{x}}<br>{user_text(metric)}: %{{y:.3f}}"
             + ("<br>%{customdata}" if groups is not None else "")
             + "<extra></extra>",
             text=[f"{v:.2f}" for v in values],
@@ -438,11 +436,12 @@ def head_metric_figure(
         )
     )
     fig.update_layout(
-        title=dict(text=html.escape(metric), font=dict(size=14)),
-        yaxis=dict(title=html.escape(description) or None, range=value_range),
+        title=dict(text=user_text(metric), font=dict(size=14)),
+        yaxis=dict(title=user_text(description) or None, range=value_range),
         height=300,
         margin=dict(l=10, r=10, t=40, b=10),
         font=FONT,
+        template=TEMPLATE,
     )
     return fig
 
@@ -462,11 +461,12 @@ def key_attention_figure(totals: Array, key_tokens: Sequence[str], *, title: str
     )
     fig.update_xaxes(**_axis_ticks(list(key_tokens)), tickangle=-60, title="key")
     fig.update_layout(
-        title=dict(text=html.escape(title), font=dict(size=14)),
+        title=dict(text=user_text(title), font=dict(size=14)),
         yaxis_title="summed weight",
         height=320,
         margin=dict(l=10, r=10, t=40, b=10),
         font=FONT,
+        template=TEMPLATE,
     )
     return fig
 
@@ -477,7 +477,7 @@ def head_similarity_figure(
     """Jensen-Shannon distances between heads (0 = same pattern), heads ordered by group."""
     distances = np.asarray(distances, dtype=float)
     order = np.argsort(groups, kind="stable") if groups is not None else np.arange(len(distances))
-    names = [html.escape(head_names[i]) for i in order]
+    names = [user_text(head_names[i]) for i in order]
     if groups is not None:
         names = [f"{n} (g{groups[i] + 1})" for n, i in zip(names, order, strict=True)]
     d = distances[np.ix_(order, order)]
@@ -501,5 +501,6 @@ def head_similarity_figure(
         height=max(320, 40 * len(names) + 140),
         margin=dict(l=10, r=10, t=40, b=10),
         font=FONT,
+        template=TEMPLATE,
     )
     return fig

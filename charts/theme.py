@@ -17,7 +17,9 @@ HOVER_FONT_SIZE = 14
 
 def user_text(text: object) -> str:
     """User text (file, column and token names) made safe for Plotly's HTML subset."""
-    return html.escape(str(text), quote=True)
+    # <, > and & only: Plotly's text has no attributes to break out of, and it decodes few
+    # named entities (not &quot;), so an escaped quote would show as "&quot;".
+    return html.escape(str(text), quote=False)
 
 
 def cluster_colors(n_clusters: int) -> list[str]:

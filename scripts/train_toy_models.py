@@ -24,7 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.toy_models import ASSETS, TASKS, evaluate, load_metadata, save_model, train  # noqa: E402
+from engine.attention.tasks import TASKS  # noqa: E402
+from engine.attention.training import evaluate, train  # noqa: E402
+from engine.attention.weights import ASSETS, load_metadata, save_model  # noqa: E402
 
 SEED = 0
 

@@ -1,8 +1,12 @@
 """The Attention lab in a real Chromium: heatmaps render, hovers read "query → key:
-weight", hostile tokens show as literal text and never run, bad input is explained."""
+weight", hostile tokens show as literal text and never run, bad input is explained, and
+the downloads defuse tokens a spreadsheet would run."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 
 import pytest
@@ -151,4 +155,58 @@ def test_bad_input_is_explained_and_the_page_recovers(page, app_url, artifacts):
     box.press("Control+Enter")
     settle(page)
     assert tick_texts(grid_chart(page))[:8] == list("recovery")
+    assert exceptions(page) == [] and dialogs == []
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1"]
+
+
+def runs_as_formula(cell: str) -> bool:
+    """Whether a spreadsheet would run this CSV cell (a leading = + - @ tab or CR, no number)."""
+    if cell[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return True
+    return False
+
+
+def test_downloads_defuse_formula_tokens(page, app_url, artifacts, tmp_path):
+    """Tokens a spreadsheet would run (=HYPERLINK, +1+1) reach the CSV as text; the JSON
+    keeps them as typed, with the same weights."""
+    dialogs = open_lab(page, app_url)
+    page.get_by_role("radio", name="Random attention on your own text").click()
+    settle(page)
+    page.get_by_text("whitespace", exact=True).click()
+    settle(page)
+    box = page.get_by_label("Your text, one sequence per line (several lines form a padded batch)")
+    box.fill(" ".join(FORMULAS))
+    box.press("Control+Enter")
+    settle(page)
+    chart = grid_chart(page)
+    assert tick_texts(chart)[:2] == FORMULAS  # shown literally, quotes included
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Weights as CSV").click()
+    path = tmp_path / "weights.csv"
+    info.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    assert len(rows) == 4 * 2 * 2  # 4 heads, 2 queries, 2 keys
+    cells = [row[c] for row in rows for c in row]
+    assert {row["query_token"] for row in rows} == {"'" + t for t in FORMULAS}
+    assert {row["key_token"] for row in rows} == {"'" + t for t in FORMULAS}
+    assert cells and not [c for c in cells if runs_as_formula(c)]
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Weights as JSON").click()
+    path = tmp_path / "weights.json"
+    info.value.save_as(path)
+    export = json.loads(path.read_text(encoding="utf-8"))
+    assert export["sequences"][0]["tokens"] == FORMULAS  # JSON is not a spreadsheet: as typed
+    weights = export["sequences"][0]["weights"]  # (H, L, L)
+    for row in rows:
+        h, i, j = int(row["head"]) - 1, int(row["query_pos"]), int(row["key_pos"])
+        assert abs(weights[h][i][j] - float(row["weight"])) < 1e-6
+    screenshot(page, artifacts / "attention-formula-tokens.png")
     assert exceptions(page) == [] and dialogs == []

@@ -1,4 +1,4 @@
-"""engine.attention, engine.tokens and engine.attention_analysis.
+"""engine.attention: the multi-head module, masks, tokens and analysis.
 
 torch.nn.MultiheadAttention is the oracle: over many random shapes and masks our
 output and per-head weights must equal its own within 1e-5.
@@ -18,9 +18,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import attention_analysis as analysis
-from engine.attention import AttentionTrace, MultiHeadAttention, causal_mask, random_attention
-from engine.tokens import (
+from engine.attention import (
+    AttentionTrace,
+    MultiHeadAttention,
+    analysis,
+    causal_mask,
+    random_attention,
+)
+from engine.attention.tokens import (
     MAX_TOKENS,
     SequenceTooLongError,
     UnknownTokensError,
@@ -372,7 +377,7 @@ def test_with_positions_permuting_tokens_changes_the_output():
 
 
 def _batch(tokens):
-    from engine.tokens import pad
+    from engine.attention.tokens import pad
 
     return pad([tokens])
 
@@ -516,12 +521,12 @@ def test_aggregate_and_query_attention():
 # ----------------------------------------------------------------------------- layering
 
 
-ENGINE_FILES = ["attention.py", "tokens.py", "toy_models.py", "attention_analysis.py"]
+ENGINE_FILES = sorted(p.name for p in (ROOT / "engine" / "attention").glob("*.py"))
 
 
 @pytest.mark.parametrize("name", ENGINE_FILES)
 def test_engine_module_imports_no_ui_library(name):
-    tree = ast.parse((ROOT / "engine" / name).read_text())
+    tree = ast.parse((ROOT / "engine" / "attention" / name).read_text())
     imported = {
         (alias.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
         for node in ast.walk(tree)
@@ -533,7 +538,8 @@ def test_engine_module_imports_no_ui_library(name):
 
 def test_importing_the_attention_engine_loads_no_ui_library():
     code = (
-        "import sys, engine.attention, engine.tokens, engine.toy_models, engine.attention_analysis;"
+        "import sys, engine.attention, engine.attention.tokens, engine.attention.training,"
+        " engine.attention.weights, engine.attention.analysis, engine.attention.run;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')))"
     )
     result = subprocess.run(

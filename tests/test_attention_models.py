@@ -10,25 +10,19 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from engine.toy_models import (
+from engine.attention.model import ToyConfig, ToyTransformer
+from engine.attention.run import run_task
+from engine.attention.tasks import TASKS
+from engine.attention.tokens import LETTERS, VOCAB
+from engine.attention.training import IGNORE, _held_out, evaluate, sample_batch, train
+from engine.attention.weights import (
     ASSETS,
-    IGNORE,
-    LETTERS,
-    TASKS,
-    VOCAB,
-    ToyConfig,
-    ToyTransformer,
     WeightsError,
-    _held_out,
-    evaluate,
     load_metadata,
     load_pretrained,
     model_from_tensors,
     read_safetensors,
-    run_task,
-    sample_batch,
     save_model,
-    train,
 )
 
 torch.set_num_threads(1)

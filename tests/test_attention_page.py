@@ -10,7 +10,9 @@ import torch
 from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
-from engine.toy_models import TASKS, ToyConfig, ToyTransformer, load_pretrained
+from engine.attention.model import ToyConfig, ToyTransformer
+from engine.attention.tasks import TASKS
+from engine.attention.weights import load_pretrained
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "attention.py")
 FREE = "Random attention on your own text"
@@ -38,6 +40,27 @@ def _charts(at):
     return at.get("plotly_chart")
 
 
+TABS = [
+    ":material/grid_view: All heads",
+    ":material/center_focus_strong: One head & aggregates",
+    ":material/functions: Step by step",
+    ":material/insights: Head statistics",
+]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Select a result tab: tabs are lazy, so only the open tab's content is on the page."""
+    at.session_state["attention_tab"] = label
+    return _run(at)
+
+
+def _charts_of_every_tab(at) -> int:
+    """Charts over the four tabs, opening each in turn (then back to the first)."""
+    counts = [len(_charts(open_tab(at, label))) for label in TABS]
+    open_tab(at, TABS[0])
+    return sum(counts)
+
+
 def _errors(at):
     """Error text as the reader sees it (user text arrives Markdown-escaped)."""
     return " ".join(e.value for e in at.error).replace("\\", "")
@@ -56,7 +79,16 @@ def test_default_page_shows_a_trained_model_and_all_views(at):
         ":material/insights: Head statistics",
     ]
     # grid, focus, query sums, 13 step matrices, 2 metric bars and the similarity map
-    assert len(_charts(at)) == 1 + 2 + 13 + 3
+    assert _charts_of_every_tab(at) == 1 + 2 + 13 + 3
+
+
+def test_only_the_open_tab_is_computed(at):
+    assert len(_charts(at)) == 1 and "attention_grid_chart" in _charts(at)[0].proto.id
+    open_tab(at, TABS[2])
+    assert len(_charts(at)) == 13
+    assert not any("attention_grid_chart" in c.proto.id for c in _charts(at))
+    open_tab(at, TABS[3])
+    assert len(_charts(at)) == 3 and not at.get("download_button")
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -68,6 +100,7 @@ def test_every_shipped_task_solves_its_example(at, name):
     assert correct.value == "100%"
     if TASKS[name].config.n_layers > 1:
         assert at.selectbox(key="attention_layer").options == ["layer 1", "layer 2"]
+        open_tab(at, TABS[1])
         assert "rollout through all layers" in at.selectbox(key="attention_focus_view").options
 
 
@@ -174,7 +207,7 @@ def test_free_text_runs_random_attention(free):
     assert not free.error
     picker = next(s for s in free.selectbox if s.label == "Sequence")
     assert picker.options[0].startswith("1: the cat sat")
-    assert len(_charts(free)) == 1 + 2 + 13 + 3
+    assert _charts_of_every_tab(free) == 1 + 2 + 13 + 3
 
 
 def test_d_model_not_divisible_by_heads_is_explained_and_recoverable(free):
@@ -195,6 +228,7 @@ def test_textbook_configuration(free):
     free.number_input(key="attention_n_heads").set_value(8)
     _run(free)
     assert not free.error
+    open_tab(free, TABS[2])
     assert free.selectbox(key="attention_step_head").options[-1] == "head 8"
 
 
@@ -232,6 +266,7 @@ def test_hostile_text_runs_in_every_tokenizer(free, mode):
 def test_causal_mask_and_every_focus_view(free):
     free.toggle(key="attention_causal").set_value(True)
     _run(free)
+    open_tab(free, TABS[1])
     for view in free.selectbox(key="attention_focus_view").options:
         free.selectbox(key="attention_focus_view").set_value(view)
         _run(free)

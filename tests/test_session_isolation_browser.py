@@ -135,7 +135,7 @@ LAUNCHER = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 import engine.kmeans_analysis as ka
-import engine.tokens as tokens
+import engine.attention.tokens as tokens
 
 _plane_view = ka.make_plane_view
 def make_plane_view(X, *args, **kwargs):

@@ -244,7 +244,7 @@ def test_attention_sequence_picker_shows_the_text_just_typed(page, app_url):
     wait_for_app(page, TIMEOUT)
     combobox = page.locator('[data-testid="stSelectbox"]').filter(has_text="Sequence")
     # The picker names each line by its tokens (the default word tokenizer splits the tags).
-    from engine.tokens import tokenize
+    from engine.attention.tokens import tokenize
 
     first_line = " ".join(tokenize(f"{BOLD} one", "words"))
     expect(combobox.get_by_role("combobox")).to_have_value(f"1: {first_line}", timeout=TIMEOUT)

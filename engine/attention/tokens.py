@@ -2,10 +2,15 @@
 
 One line of text is one sequence; several lines form a batch, padded to the longest
 line, with a ``key_padding_mask`` (True at padding) so no query attends to padding.
+A :class:`Vocabulary` turns tokens into ids; :data:`VOCAB` is the toy models' own
+(three special tokens, then the letters a-z).
+
+Text a user can get wrong raises a typed error: :class:`EmptyTextError` (no token at
+all), :class:`SequenceTooLongError`, :class:`UnknownTokensError`.
 
 Example
 -------
->>> from engine.tokens import tokenize_lines, embed
+>>> from engine.attention.tokens import tokenize_lines, embed
 >>> batch = tokenize_lines("the cat sat.\\nhello", mode="words")
 >>> batch.tokens
 [['the', 'cat', 'sat', '.'], ['hello']]
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,9 +33,15 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "EOS",
+    "LETTERS",
     "MAX_TOKENS",
+    "PAD",
+    "SEP",
     "TOKENIZERS",
+    "VOCAB",
     "Batch",
+    "EmptyTextError",
     "SequenceTooLongError",
     "UnknownTokensError",
     "Vocabulary",
@@ -51,6 +63,13 @@ TOKENIZERS = {
     "whitespace": "split on spaces only: '<b>bold</b> text' → <b>bold</b> text",
     "characters": "every character (spaces included) is a token",
 }
+
+
+class EmptyTextError(ValueError):
+    """The text holds no token at all (empty, or only blank lines)."""
+
+    def __init__(self) -> None:
+        super().__init__("there is no token to attend over: the text is empty.")
 
 
 class SequenceTooLongError(ValueError):
@@ -154,7 +173,7 @@ def tokenize_lines(
 
     Raises
     ------
-    ValueError
+    EmptyTextError
         When there is no token at all.
     SequenceTooLongError
         When a line is longer than ``max_tokens`` and ``truncate`` is False.
@@ -163,7 +182,7 @@ def tokenize_lines(
     sequences = [tokenize(line, mode) for line in lines]
     sequences = [s for s in sequences if s]
     if not sequences:
-        raise ValueError("there is no token to attend over: the text is empty.")
+        raise EmptyTextError()
     lengths = [len(s) for s in sequences]
     if max(lengths) > max_tokens and not truncate:
         raise SequenceTooLongError(lengths, max_tokens)
@@ -277,3 +296,9 @@ class Vocabulary:
 
     def decode(self, ids: Sequence[int]) -> list[str]:
         return [self.tokens[int(i)] for i in ids]
+
+
+PAD, SEP, EOS = "<pad>", "=", "<eos>"
+LETTERS = list(string.ascii_lowercase)
+#: The toy models' vocabulary, one for every task: three special tokens, then a-z.
+VOCAB = Vocabulary([PAD, SEP, EOS, *LETTERS])

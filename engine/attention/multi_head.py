@@ -10,15 +10,7 @@ head's output, the concatenation and the projected output) can be returned in an
 :class:`AttentionTrace`. ``torch.nn.MultiheadAttention`` is the test oracle:
 :meth:`MultiHeadAttention.from_torch` copies its weights and the results agree.
 
-Masks follow PyTorch's conventions so a reader can move between the two:
-
-- ``attn_mask``: shape (L_q, L_k) or (B * n_heads, L_q, L_k). Boolean ``True`` means
-  *may not attend*; a float mask is *added* to the scores (``-inf`` blocks).
-- ``key_padding_mask``: shape (B, L_k). Boolean ``True`` marks a padding key that no
-  query may attend to; a float mask is added to the scores.
-- ``is_causal=True``: query ``i`` may not attend to key ``j > i``. Unlike PyTorch,
-  where it is only a hint that ``attn_mask`` *is* the causal mask, here it builds the
-  causal mask itself (and combines it with any ``attn_mask``).
+Masks follow PyTorch's conventions (see :mod:`engine.attention.masks`).
 
 A fully masked row - a query that may attend to no key at all - has no softmax
 (every score is ``-inf``; PyTorch returns NaN). Here its weights are all **zero**, so
@@ -44,7 +36,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AttentionTrace", "MultiHeadAttention", "causal_mask", "random_attention"]
+from engine.attention.masks import additive_mask, check_mask
+
+__all__ = ["AttentionTrace", "HeadWidthError", "MultiHeadAttention", "random_attention"]
 
 
 @dataclass(frozen=True)
@@ -96,23 +90,19 @@ class AttentionTrace:
         return f"AttentionTrace(batch={B}, n_heads={H}, L_q={L_q}, L_k={L_k}, d_head={d_head})"
 
 
-def causal_mask(length_q: int, length_k: int | None = None, device=None) -> Tensor:
-    """Boolean causal mask, True above the diagonal (key ``j > i``: may not attend).
+class HeadWidthError(ValueError):
+    """``d_model`` cannot be split into ``n_heads`` equal heads.
 
-    Parameters
-    ----------
-    length_q : int
-        Number of queries.
-    length_k : int, optional
-        Number of keys; defaults to ``length_q``.
-
-    Returns
-    -------
-    Tensor of bool, shape (length_q, length_k)
-        In PyTorch's convention (True blocks), usable as ``attn_mask``.
+    ``divisors`` lists the head counts (up to 16) that do divide it.
     """
-    length_k = length_q if length_k is None else length_k
-    return torch.ones(length_q, length_k, dtype=torch.bool, device=device).triu(1)
+
+    def __init__(self, d_model: int, n_heads: int):
+        self.d_model, self.n_heads = d_model, n_heads
+        self.divisors = [h for h in range(1, min(d_model, 16) + 1) if d_model % h == 0]
+        super().__init__(
+            f"d_model={d_model} is not divisible by n_heads={n_heads}: every head needs "
+            f"the same width d_model / n_heads. Try n_heads in {self.divisors}."
+        )
 
 
 class MultiHeadAttention(nn.Module):
@@ -155,11 +145,7 @@ class MultiHeadAttention(nn.Module):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if d_model % n_heads != 0:
-            raise ValueError(
-                f"d_model={d_model} is not divisible by n_heads={n_heads}: every head needs "
-                f"the same width d_model / n_heads. Try n_heads in "
-                f"{[h for h in range(1, min(d_model, 16) + 1) if d_model % h == 0]}."
-            )
+            raise HeadWidthError(d_model, n_heads)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.d_model = d_model
@@ -263,8 +249,7 @@ class MultiHeadAttention(nn.Module):
             When a rank, width, length or mask shape does not fit.
         """
         self._check_inputs(query, key, value, attn_mask, key_padding_mask, is_causal)
-        B, L_q, _ = query.shape
-        L_k = key.shape[1]
+        (B, L_q, _), L_k = query.shape, key.shape[1]
         H, d_head = self.n_heads, self.d_head
 
         # Project, then split d_model into H heads of d_head.
@@ -275,67 +260,36 @@ class MultiHeadAttention(nn.Module):
         # Q Kᵀ / √d_k. Scaling q first is the same maths on L·d_head numbers instead of L·L.
         scores = (q / math.sqrt(d_head)) @ k.transpose(-2, -1)  # (B, H, L_q, L_k)
 
-        mask = self._additive_mask(B, L_q, L_k, attn_mask, key_padding_mask, is_causal, scores)
-        # Without a trace or autograd nobody reads the scores again, so the mask and the softmax
-        # may overwrite them: a fresh (B, H, L_q, L_k) tensor costs its page faults (softmax of
-        # 8×8×512×512 on one thread: 54 ms into a new tensor, 19 ms in place).
+        # + M. Without a trace or autograd nobody reads the scores again, so they are masked
+        # in place: a fresh 8×8×512×512 tensor costs page faults (softmax 54 ms vs 19 ms).
         in_place = not return_intermediates and not scores.requires_grad
+        mask = additive_mask(scores, attn_mask, key_padding_mask, is_causal)  # or None
         if mask is None:
             masked_scores = scores
-            fully_masked = torch.zeros(B, H, L_q, dtype=torch.bool, device=scores.device)
+            fully_masked = torch.zeros(B, H, L_q, dtype=torch.bool, device=q.device)  # (B, H, L_q)
         else:
             masked_scores = scores.add_(mask) if in_place else scores + mask  # (B, H, L_q, L_k)
             fully_masked = torch.isneginf(masked_scores).all(dim=-1)  # (B, H, L_q)
-        out = masked_scores if in_place else None
-        weights = torch.softmax(masked_scores, dim=-1, out=out)  # (B, H, L_q, L_k)
-        if mask is not None and fully_masked.any():
-            # A row of -inf has no softmax (0/0 = NaN); define its weights as 0 instead.
-            weights = weights.masked_fill(fully_masked.unsqueeze(-1), 0.0)
-        weights = self.attn_dropout(weights)
 
+        # softmax over the keys: each query's weights sum to 1.
+        weights = torch.softmax(masked_scores, dim=-1, out=masked_scores if in_place else None)
+        if fully_masked.any():  # a row of -inf has no softmax (0/0 = NaN): define it as 0
+            weights = weights.masked_fill(fully_masked.unsqueeze(-1), 0.0)
+        weights = self.attn_dropout(weights)  # (B, H, L_q, L_k)
+
+        # · V, then the heads side by side; the output projection mixes them.
         head_outputs = weights @ v  # (B, H, L_q, d_head)
         concat = head_outputs.transpose(1, 2).reshape(B, L_q, self.d_model)  # (B, L_q, d_model)
-        # The output projection mixes the heads: each output feature reads every head.
         output = self.out_proj(concat)  # (B, L_q, d_model)
-
         if not return_intermediates:
             return output, weights
-        if mask is not None:
-            mask = mask.expand(B, H, L_q, L_k)
+        mask = None if mask is None else mask.expand(B, H, L_q, L_k)  # (B, H, L_q, L_k)
         return AttentionTrace(
-            q=q, k=k, v=v, scores=scores, mask=mask, masked_scores=masked_scores,
-            weights=weights, fully_masked=fully_masked, head_outputs=head_outputs,
-            concat=concat, output=output,
+            q=q, k=k, v=v, scores=scores, mask=mask, masked_scores=masked_scores, weights=weights,
+            fully_masked=fully_masked, head_outputs=head_outputs, concat=concat, output=output,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ private helpers
-
-    def _additive_mask(
-        self, B: int, L_q: int, L_k: int, attn_mask, key_padding_mask, is_causal: bool, scores
-    ) -> Tensor | None:
-        """Combine all masks into one float tensor broadcastable to (B, H, L_q, L_k).
-
-        Prior validation of shapes is assumed.
-        """
-        mask = None
-
-        def add(mask, extra):
-            if extra.dtype == torch.bool:
-                extra = torch.zeros(
-                    extra.shape, dtype=scores.dtype, device=scores.device
-                ).masked_fill(extra, float("-inf"))
-            extra = extra.to(scores.dtype)
-            return extra if mask is None else mask + extra
-
-        if attn_mask is not None:
-            if attn_mask.dim() == 3:
-                attn_mask = attn_mask.view(B, self.n_heads, L_q, L_k)  # (B, H, L_q, L_k)
-            mask = add(mask, attn_mask)  # (L_q, L_k) broadcasts like (1, 1, L_q, L_k)
-        if key_padding_mask is not None:
-            mask = add(mask, key_padding_mask.view(B, 1, 1, L_k))  # (B, 1, 1, L_k)
-        if is_causal:
-            mask = add(mask, causal_mask(L_q, L_k, device=scores.device))  # (L_q, L_k)
-        return mask
 
     def _check_inputs(self, query, key, value, attn_mask, key_padding_mask, is_causal) -> None:
         """Raise ValueError naming the first argument whose shape does not fit."""
@@ -372,34 +326,11 @@ class MultiHeadAttention(nn.Module):
                 f"is_causal=True needs as many queries as keys; got L_q={L_q} and L_k={L_k}."
             )
         if attn_mask is not None:
-            allowed = [(L_q, L_k), (B * self.n_heads, L_q, L_k)]
-            if not isinstance(attn_mask, Tensor) or tuple(attn_mask.shape) not in allowed:
-                shape = tuple(attn_mask.shape) if isinstance(attn_mask, Tensor) else type(attn_mask)
-                raise ValueError(
-                    f"attn_mask must have shape (L_q, L_k)={allowed[0]} or "
-                    f"(batch * n_heads, L_q, L_k)={allowed[1]}; got {shape}."
-                )
-            _check_mask_dtype("attn_mask", attn_mask)
+            per_head = (B * self.n_heads, L_q, L_k)
+            shapes = {"(L_q, L_k)": (L_q, L_k), "(batch * n_heads, L_q, L_k)": per_head}
+            check_mask("attn_mask", attn_mask, shapes)
         if key_padding_mask is not None:
-            if not isinstance(key_padding_mask, Tensor) or tuple(key_padding_mask.shape) != (
-                B,
-                L_k,
-            ):
-                shape = (
-                    tuple(key_padding_mask.shape)
-                    if isinstance(key_padding_mask, Tensor)
-                    else type(key_padding_mask)
-                )
-                raise ValueError(
-                    f"key_padding_mask must have shape (batch, L_k)={(B, L_k)}; got {shape}."
-                )
-            _check_mask_dtype("key_padding_mask", key_padding_mask)
-
-
-def _check_mask_dtype(name: str, mask: Tensor) -> None:
-    """Masks are bool (True blocks) or float (added to the scores)."""
-    if mask.dtype != torch.bool and not mask.is_floating_point():
-        raise ValueError(f"{name} must be bool or floating point, got {mask.dtype}.")
+            check_mask("key_padding_mask", key_padding_mask, {"(batch, L_k)": (B, L_k)})
 
 
 def random_attention(

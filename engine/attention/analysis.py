@@ -8,7 +8,7 @@ masked query, which is left out of every average).
 Example
 -------
 >>> import numpy as np
->>> from engine.attention_analysis import entropy
+>>> from engine.attention.analysis import entropy
 >>> uniform = np.full((1, 4, 4), 0.25)
 >>> float(entropy(uniform)[0]) == float(np.log(4))
 True
