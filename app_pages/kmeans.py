@@ -21,7 +21,7 @@ import streamlit as st
 
 from charts import kmeans as charts
 from engine import data as data_io
-from engine import kmeans_analysis as ka
+from engine import kmeans as ka
 from engine.kmeans import KMeans
 
 # ----------------------------------------------------------------------------- constants

@@ -22,7 +22,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from engine.kmeans import KMeansRun
-from engine.kmeans_analysis import HalfStep, PlaneView, VoronoiGrid
+from engine.kmeans import HalfStep, PlaneView, VoronoiGrid
 
 __all__ = [
     "WEBGL_THRESHOLD",

@@ -17,8 +17,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from engine import lloyd
-from engine.kmeans import KMeans, _kmeans_single_lloyd
+from engine.kmeans import lloyd
+from engine.kmeans import KMeans
+from engine.kmeans.estimator import _kmeans_single_lloyd
 
 
 def _sklearn(X, init, **kw):

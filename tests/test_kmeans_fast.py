@@ -12,7 +12,7 @@ import pytest
 import torch
 from sklearn.cluster import KMeans as SKKMeans
 
-from engine import _lloyd_numba, _lloyd_torch, lloyd
+from engine.kmeans import _lloyd_numba, _lloyd_torch, lloyd
 from engine.kmeans import KMeans
 
 DTYPES = [np.float32, np.float64]

@@ -32,9 +32,9 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from engine import lloyd
+from engine.kmeans import lloyd
 from engine.data import Dataset
-from engine.kmeans import KMeans, KMeansRun
+from engine.kmeans.estimator import KMeans, KMeansRun
 
 __all__ = [
     "ANIMATION_MAX_ITERATIONS",

@@ -29,7 +29,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from engine import lloyd
+from engine.kmeans import lloyd
 from engine._checks import check_int
 
 Array = npt.NDArray[np.floating]
@@ -613,7 +613,7 @@ def _step_for_device(device: str, X: Array):
     """Lloyd's step for ``device``: the compiled CPU kernel, or a torch step with X on the GPU."""
     if device == "cpu":
         return lloyd.fast_step
-    from engine import _lloyd_torch  # torch is imported only when a GPU is asked for
+    from engine.kmeans import _lloyd_torch  # torch is imported only when a GPU is asked for
 
     return _lloyd_torch.TorchStep(X, device)
 

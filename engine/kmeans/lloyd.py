@@ -8,7 +8,7 @@ J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 
 :func:`reference_step` is that text turned into numpy, for students. :func:`fast_step`
 computes exactly the same quantities with a compiled kernel, block by block on every
-core, for data sets of millions of points (:mod:`engine._lloyd_numba`). Both return
+core, for data sets of millions of points (:mod:`engine.kmeans._lloyd_numba`). Both return
 a :class:`StepResult`; the estimator in :mod:`engine.kmeans` turns that into new
 centroids and a history record.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from engine import _lloyd_numba
+from engine.kmeans import _lloyd_numba
 
 Array = npt.NDArray[np.floating]
 
@@ -94,7 +94,7 @@ def fast_step(
     The nearest centroid is the one with the lowest ‖c‖² − 2 x·c (‖x‖² is the same for
     every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
     same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
-    :mod:`engine._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
+    :mod:`engine.kmeans._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
     and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
     then holds one array of N labels instead of two.
     """
