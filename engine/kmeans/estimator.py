@@ -1,10 +1,17 @@
-"""K-means clustering with Lloyd's algorithm, and a complete record of how it converged.
+"""The K-means estimator: scikit-learn's interface around Lloyd's algorithm, fully recorded.
 
-The iterations are written here by hand, not borrowed from scikit-learn, because
-they are what the Lab shows: every centroid position, both half-steps of J and
-every reassignment are kept in ``history_``. Given the same initial centroids the
-result equals ``sklearn.cluster.KMeans(algorithm="lloyd")``: the same centring of
-the data, convergence rule and empty-cluster relocation.
+``KMeans.fit`` reads as the algorithm does: validate the input, centre the data, then for
+each of ``n_init`` starts seed the centroids (:mod:`engine.kmeans._seeding`), run Lloyd's
+iterations (:func:`_kmeans_single_lloyd`) and keep the run with the lowest J. Each
+iteration is the fast assignment half-step (:func:`engine.kmeans.lloyd.fast_step`, or a
+torch step on a GPU) and the update half-step :func:`engine.kmeans.lloyd.update_centers`,
+recorded as a :class:`~engine.kmeans.history.LloydIteration`.
+
+The iterations are written here by hand, not borrowed from scikit-learn, because they are
+what the Lab shows: every centroid position, both half-steps of J and every reassignment
+are kept in ``history_``. Given the same initial centroids the result equals
+``sklearn.cluster.KMeans(algorithm="lloyd")``: the same centring of the data, convergence
+rule and empty-cluster relocation.
 
 Example
 -------
@@ -19,171 +26,23 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from engine.kmeans import lloyd
 from engine._checks import check_int
+from engine.kmeans import lloyd
+from engine.kmeans._seeding import init_centroids
+from engine.kmeans.history import KMeansRun, LloydIteration, SeedingStep
+
+__all__ = ["KMeans"]
 
 Array = npt.NDArray[np.floating]
-
-# Above this many (n_samples x n_clusters) values, k-means++ probabilities are not
-# stored per step; `KMeansRun.seeding_probabilities` recomputes them on demand.
-_MAX_STORED_PROBABILITIES = 2_000_000
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class SeedingStep:
-    """How k-means++ chose centroid number ``step`` (0-based).
-
-    Attributes
-    ----------
-    step : int
-        Which centroid this is.
-    chosen : int
-        Row index of the point that became the centroid.
-    candidates : ndarray of int
-        Rows drawn with probability ∝ D² ("greedy" k-means++ tries several and keeps
-        the one that lowers the potential most). Only ``chosen`` for step 0.
-    potential : float
-        Σ D² after adding the chosen point: the J of the seeding so far.
-    probabilities : ndarray of shape (n_samples,) or None
-        D(x)² / Σ D² before this choice (uniform at step 0); None when not stored
-        for very large data - recompute with :meth:`KMeansRun.seeding_probabilities`.
-    """
-
-    step: int
-    chosen: int
-    candidates: npt.NDArray[np.intp]
-    potential: float
-    probabilities: npt.NDArray[np.float64] | None
-
-
-@dataclass(frozen=True)
-class LloydIteration:
-    """Everything one iteration of Lloyd's algorithm did.
-
-    Attributes
-    ----------
-    iteration : int
-        1-based iteration number.
-    centers_before : ndarray of shape (n_clusters, n_features)
-        Centroids the points were assigned to.
-    centers_after : ndarray of shape (n_clusters, n_features)
-        Centroids after the update (means of their points, empty ones relocated).
-    inertia_assign : float
-        J after the assignment half-step: points at their nearest ``centers_before``.
-    inertia_update : float
-        J after the update half-step: the same points against ``centers_after``.
-    center_shift : ndarray of shape (n_clusters,)
-        Distance each centroid moved.
-    center_shift_total : float
-        Σ shift², the quantity compared with the (scaled) tolerance.
-    n_changed : int
-        Points whose cluster changed in this assignment (every point at iteration 1).
-    counts : ndarray of shape (n_clusters,)
-        Points per cluster after the assignment.
-    empty_clusters : tuple of int
-        Clusters that received no point.
-    relocated_to : tuple of int
-        For each empty cluster, the row of the point it was moved onto (the point
-        farthest from its own centroid), as scikit-learn does.
-    """
-
-    iteration: int
-    centers_before: Array
-    centers_after: Array
-    inertia_assign: float
-    inertia_update: float
-    center_shift: Array
-    center_shift_total: float
-    n_changed: int
-    counts: npt.NDArray[np.int64]
-    empty_clusters: tuple[int, ...]
-    relocated_to: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class KMeansRun:
-    """One run of Lloyd's algorithm from one initialisation.
-
-    Labels are not stored per iteration (that would be N per iteration); get them
-    with :meth:`labels_at`, which re-assigns the data to that iteration's centroids.
-
-    Attributes
-    ----------
-    init : str
-        "k-means++", "random" or "array".
-    init_centers : ndarray of shape (n_clusters, n_features)
-    seeding : tuple of SeedingStep
-        The k-means++ choices (empty for other inits).
-    iterations : tuple of LloydIteration
-    tol : float
-        The absolute tolerance used: ``tol`` x mean per-feature variance of X.
-    stop_reason : str
-        "labels unchanged", "centroid shift within tolerance" or "max_iter reached".
-    centers : ndarray of shape (n_clusters, n_features)
-        Final centroids.
-    inertia : float
-        Final J.
-    n_iter : int
-    is_best : bool
-        Whether this run gave the fitted model (lowest J over ``n_init`` runs).
-    """
-
-    init: str
-    init_centers: Array
-    seeding: tuple[SeedingStep, ...]
-    iterations: tuple[LloydIteration, ...]
-    tol: float
-    stop_reason: str
-    centers: Array
-    inertia: float
-    n_iter: int
-    is_best: bool = False
-
-    @property
-    def converged(self) -> bool:
-        return self.stop_reason != "max_iter reached"
-
-    @property
-    def inertia_curve(self) -> npt.NDArray[np.float64]:
-        """J after each half-step: [assign₁, update₁, assign₂, update₂, ...]."""
-        return np.array(
-            [j for it in self.iterations for j in (it.inertia_assign, it.inertia_update)]
-        )
-
-    def labels_at(self, X: npt.ArrayLike, iteration: int) -> npt.NDArray[np.int32]:
-        """Cluster of every row of X in the assignment half-step of ``iteration`` (1-based)."""
-        if not 1 <= iteration <= len(self.iterations):
-            raise ValueError(
-                f"iteration={iteration} is outside 1..{len(self.iterations)} for this run."
-            )
-        centers = self.iterations[iteration - 1].centers_before
-        return lloyd.assign(np.ascontiguousarray(X, dtype=centers.dtype), centers)
-
-    def seeding_probabilities(self, X: npt.ArrayLike, step: int) -> npt.NDArray[np.float64]:
-        """D² probabilities k-means++ used to draw centroid ``step``: uniform at step 0."""
-        X = np.asarray(X, dtype=np.float64)
-        if step == 0:
-            return np.full(len(X), 1.0 / len(X))
-        chosen = X[[s.chosen for s in self.seeding[:step]]]
-        d2 = lloyd.squared_distances(X, chosen).min(axis=1)
-        total = d2.sum()
-        return d2 / total if total > 0 else np.full(len(X), 1.0 / len(X))
-
-
-# ----------------------------------------------------------------------------- estimator
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -266,18 +125,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         X = _check_data(X, "X")
         self._check_params(X)
-        init = self.init
-        n_init = self.n_init
-        if not isinstance(init, str):
-            init = _check_init_array(init, X, self.n_clusters)
-            if n_init != 1:
-                warnings.warn(
-                    f"Explicit initial centroids were given, so n_init={n_init} runs would all "
-                    "be identical; running once.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                n_init = 1
+        init, n_init = self._checked_init(X)
         random_state = check_random_state(self.random_state)
         tol = _scaled_tolerance(X, self.tol)
 
@@ -285,24 +133,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         # lose fewer digits near the origin. Centroids and history are shifted back.
         X_mean = X.mean(axis=0)
         Xc = X - X_mean
-        # Only k-means++ needs ‖x‖² (N more values); Lloyd's step does without.
-        x_squared_norms = (
-            np.einsum("ij,ij->i", Xc, Xc) if isinstance(init, str) and init == "k-means++" else None
-        )
+        if not isinstance(init, str):
+            init = init - X_mean
         step = _step_for_device(self.device, Xc)
 
-        # Keep every run's record but only the best run's labels (N each), as scikit-learn.
+        # One run per start. Every run's record is kept, but only the best run's labels
+        # (N each), as in scikit-learn.
         runs, best, labels = [], 0, None
         for i in range(n_init):
-            if isinstance(init, str):
-                centers, seeding = _init_centroids(
-                    Xc, self.n_clusters, init, random_state, x_squared_norms
-                )
-                init_name = init
-            else:
-                centers, seeding, init_name = init - X_mean, (), "array"
+            centers, seeding, init_name = init_centroids(Xc, self.n_clusters, init, random_state)
             run, run_labels = _kmeans_single_lloyd(
-                Xc, centers, self.max_iter, tol, x_squared_norms, init_name, seeding, X_mean, step
+                Xc, centers, self.max_iter, tol, init_name, seeding, X_mean, step
             )
             runs.append(run)
             # A lower J counts only if it is not the same partition renamed (sklearn's rule).
@@ -311,20 +152,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 and not _same_clustering(run_labels, labels, self.n_clusters)
             ):
                 best, labels = i, run_labels
-            del run_labels
-
+            del run_labels  # a worse run's labels go now, before the next run allocates its own
         runs[best] = replace(runs[best], is_best=True)
+        _warn_if_clusters_lost(labels, self.n_clusters)
+
         run = runs[best]
-
-        distinct = np.count_nonzero(lloyd.cluster_sizes(labels, self.n_clusters))
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-
         self.cluster_centers_ = run.centers
         self.labels_ = labels
         self.inertia_ = run.inertia
@@ -386,6 +218,20 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return X
 
+    def _checked_init(self, X: Array) -> tuple[str | Array, int]:
+        """``init`` checked, and the number of runs (one for given centroids, as sklearn)."""
+        if isinstance(self.init, str):
+            return self.init, self.n_init
+        init = _check_init_array(self.init, X, self.n_clusters)
+        if self.n_init != 1:
+            warnings.warn(
+                f"Explicit initial centroids were given, so n_init={self.n_init} runs would all "
+                "be identical; running once.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return init, 1
+
 
 # ----------------------------------------------------------------------------- the loop
 
@@ -395,7 +241,6 @@ def _kmeans_single_lloyd(
     centers_init: Array,
     max_iter: int,
     tol: float,
-    x_squared_norms: Array | None,
     init_name: str,
     seeding: tuple[SeedingStep, ...],
     X_mean: Array,
@@ -405,35 +250,37 @@ def _kmeans_single_lloyd(
 
     Mirrors scikit-learn's ``_kmeans_single_lloyd``: stop when no label changes
     (strict convergence) or when Σ shift² ≤ tol; otherwise after ``max_iter``.
-    Returns the run's record and its final labels.
+    ``step(X, centers, labels_prev)`` is the assignment half-step (the compiled
+    :func:`~engine.kmeans.lloyd.fast_step`, a torch step, or the readable
+    :func:`~engine.kmeans.lloyd.reference_step`); the update half-step is always
+    :func:`~engine.kmeans.lloyd.update_centers`. Returns the run's record and its labels.
     """
     centers = np.array(centers_init, dtype=X.dtype, order="C")
     labels = None
     records = []
     stop_reason = "max_iter reached"
     for i in range(1, max_iter + 1):
-        result = step(X, centers, labels, x_squared_norms)
-        new_centers, inertia_update, empty, relocated = _update_centers(X, centers, result)
-        shift = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
+        assigned = step(X, centers, labels)  # assignment half-step
+        updated = lloyd.update_centers(X, centers, assigned)  # update half-step
+        shift = np.sqrt(((updated.centers - centers) ** 2).sum(axis=1))  # (K,)
         shift_total = float((shift**2).sum())
         records.append(
             LloydIteration(
                 iteration=i,
                 centers_before=centers + X_mean,
-                centers_after=new_centers + X_mean,
-                inertia_assign=result.inertia,
-                inertia_update=inertia_update,
+                centers_after=updated.centers + X_mean,
+                inertia_assign=assigned.inertia,
+                inertia_update=updated.inertia,
                 center_shift=shift,
                 center_shift_total=shift_total,
-                n_changed=result.n_changed,
-                counts=result.counts,
-                empty_clusters=empty,
-                relocated_to=relocated,
+                n_changed=assigned.n_changed,
+                counts=assigned.counts,
+                empty_clusters=updated.empty_clusters,
+                relocated_to=updated.relocated_to,
             )
         )
-        converged_labels = labels is not None and result.n_changed == 0
-        labels = result.labels
-        centers = new_centers
+        converged_labels = labels is not None and assigned.n_changed == 0
+        labels, centers = assigned.labels, updated.centers
         if converged_labels:
             stop_reason = "labels unchanged"
             break
@@ -458,148 +305,19 @@ def _kmeans_single_lloyd(
     ), labels
 
 
-def _update_centers(
-    X: Array, centers_old: Array, result: lloyd.StepResult
-) -> tuple[Array, float, tuple[int, ...], tuple[int, ...]]:
-    """Update half-step: centroids to their cluster means, empty clusters relocated.
-
-    Returns the new centroids, J after the update, the empty clusters and the rows
-    they were moved onto.
-    """
-    sums = result.sums.copy()
-    counts = result.counts.astype(X.dtype)
-    empty = np.flatnonzero(result.counts == 0)
-    relocated: tuple[int, ...] = ()
-    if len(empty):
-        relocated = _relocate_empty_clusters(X, centers_old, result.labels, empty, sums, counts)
-
-    new_centers = sums.copy()
-    filled = counts > 0
-    new_centers[filled] /= counts[filled, np.newaxis]
-    # An empty cluster that could not be relocated (all points identical) keeps sum 0,
-    # i.e. sits at the data mean, exactly as in scikit-learn.
-
-    if relocated:
-        # Relocated points now sit alone on their new centroid (distance 0).
-        labels = result.labels.copy()
-        labels[list(relocated)] = empty[: len(relocated)]
-        inertia_update = lloyd.inertia_of(X, new_centers, labels)
-    else:
-        # Each centroid moved to its cluster mean m from c, and for any cluster
-        #   Σ‖x − c‖² = Σ‖x − m‖² + n‖m − c‖²,
-        # so J after the update is J after the assignment minus Σ n‖shift‖²: no pass over X.
-        moved = ((new_centers - centers_old) ** 2).sum(axis=1)
-        inertia_update = result.inertia - float((result.counts * moved).sum())
-        inertia_update = max(inertia_update, 0.0)
-    return new_centers, inertia_update, tuple(int(k) for k in empty), relocated
-
-
-def _relocate_empty_clusters(
-    X: Array,
-    centers_old: Array,
-    labels: npt.NDArray[np.int32],
-    empty: npt.NDArray[np.intp],
-    sums: Array,
-    counts: Array,
-) -> tuple[int, ...]:
-    """Move each empty centroid onto one of the points farthest from their own centroid.
-
-    Same rule and order as scikit-learn's ``_relocate_empty_clusters_dense``; updates
-    ``sums`` and ``counts`` in place and returns the rows used.
-    """
-    n_empty = len(empty)
-    distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
-    if np.max(distances) == 0:
-        return ()  # more clusters than distinct points: nowhere useful to go
-    far_from_centers = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
-    for new_cluster, far in zip(empty, far_from_centers, strict=True):
-        old_cluster = labels[far]
-        sums[old_cluster] -= X[far]
-        sums[new_cluster] = X[far]
-        counts[new_cluster] = 1
-        counts[old_cluster] -= 1
-    return tuple(int(i) for i in far_from_centers)
-
-
-# ----------------------------------------------------------------------------- seeding
-
-
-def _init_centroids(
-    X: Array,
-    n_clusters: int,
-    init: str,
-    random_state: np.random.RandomState,
-    x_squared_norms: Array,
-) -> tuple[Array, tuple[SeedingStep, ...]]:
-    """Initial centroids by ``init``; draws exactly as scikit-learn does for the same seed."""
-    n_samples = X.shape[0]
-    if init == "random":
-        uniform = np.full(n_samples, 1.0 / n_samples)
-        seeds = random_state.choice(n_samples, size=n_clusters, replace=False, p=uniform)
-        return X[seeds].copy(), ()
-    return _kmeans_plusplus(X, n_clusters, random_state, x_squared_norms)
-
-
-def _kmeans_plusplus(
-    X: Array, n_clusters: int, random_state: np.random.RandomState, x_squared_norms: Array
-) -> tuple[Array, tuple[SeedingStep, ...]]:
-    """Greedy k-means++ (Arthur & Vassilvitskii, 2007), recording every choice.
-
-    Each new centroid is drawn with probability ∝ D(x)², the squared distance to the
-    nearest centroid chosen so far; 2 + ln K candidates are drawn and the one that
-    lowers the potential Σ D² most is kept. Distances come from scikit-learn's
-    ``euclidean_distances`` so the same seed draws the same points as scikit-learn.
-    """
-    n_samples = X.shape[0]
-    store = n_samples * n_clusters <= _MAX_STORED_PROBABILITIES
-    n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
-
-    first = random_state.choice(n_samples, p=np.full(n_samples, 1.0 / n_samples))
-    centers[0] = X[first]
-    closest_dist_sq = euclidean_distances(
-        centers[[0]], X, Y_norm_squared=x_squared_norms, squared=True
-    ).ravel()  # (N,)
-    potential = float(closest_dist_sq.sum())
-    steps = [
-        SeedingStep(
-            0,
-            int(first),
-            np.array([first]),
-            potential,
-            np.full(n_samples, 1.0 / n_samples) if store else None,
-        )
-    ]
-
-    for c in range(1, n_clusters):
-        probabilities = closest_dist_sq / potential if store and potential > 0 else None
-        rand_vals = random_state.uniform(size=n_local_trials) * potential
-        candidates = np.searchsorted(np.cumsum(closest_dist_sq), rand_vals)
-        np.clip(candidates, None, n_samples - 1, out=candidates)
-
-        dist_to_candidates = euclidean_distances(
-            X[candidates], X, Y_norm_squared=x_squared_norms, squared=True
-        )  # (n_local_trials, N)
-        np.minimum(closest_dist_sq, dist_to_candidates, out=dist_to_candidates)
-        candidate_potentials = dist_to_candidates.sum(axis=1)
-
-        best = int(np.argmin(candidate_potentials))
-        potential = float(candidate_potentials[best])
-        closest_dist_sq = dist_to_candidates[best]
-        centers[c] = X[candidates[best]]
-        steps.append(
-            SeedingStep(
-                c,
-                int(candidates[best]),
-                candidates.copy(),
-                potential,
-                probabilities.astype(np.float64) if probabilities is not None else None,
-            )
-        )
-    return centers, tuple(steps)
-
-
 # ----------------------------------------------------------------------------- helpers
+
+
+def _warn_if_clusters_lost(labels: npt.NDArray[np.int32], n_clusters: int) -> None:
+    """scikit-learn's ConvergenceWarning when some cluster ended with no point."""
+    distinct = np.count_nonzero(lloyd.cluster_sizes(labels, n_clusters))
+    if distinct < n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+            f"({n_clusters}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:

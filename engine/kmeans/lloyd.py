@@ -1,18 +1,20 @@
-"""One step of Lloyd's algorithm, twice: a version to read and a version to run.
+"""Lloyd's algorithm, one iteration: its two half-steps written to be read, and the fast pass.
 
 Lloyd's algorithm alternates two half-steps that each lower the objective
 J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 
-1. **assignment** - every point joins its nearest centroid;
-2. **update** - every centroid moves to the mean of the points that joined it.
+1. **assignment** - every point joins its nearest centroid: :func:`reference_step`;
+2. **update** - every centroid moves to the mean of the points that joined it, and a
+   centroid no point joined moves onto a far point instead: :func:`update_centers`.
 
-:func:`reference_step` is that text turned into numpy, for students. :func:`fast_step`
-computes exactly the same quantities with a compiled kernel, block by block on every
-core, for data sets of millions of points (:mod:`engine.kmeans._lloyd_numba`). Both return
-a :class:`StepResult`; the estimator in :mod:`engine.kmeans` turns that into new
-centroids and a history record.
+Those two functions, together below, are the whole algorithm; read them first.
+:func:`fast_step` computes exactly what :func:`reference_step` does with a compiled
+kernel, block by block on every core, for data sets of millions of points
+(:mod:`engine.kmeans._lloyd_numba`; :mod:`engine.kmeans._lloyd_torch` on a GPU). The
+estimator (:mod:`engine.kmeans.estimator`) runs the fast assignment, then this module's
+:func:`update_centers` itself, and records both in its history.
 
-Both functions assume validated input: ``X`` is a C-contiguous float32/float64
+Everything here assumes validated input: ``X`` is a C-contiguous float32/float64
 array of shape (n_samples, n_features) and ``centers`` has the same dtype.
 """
 
@@ -30,7 +32,7 @@ Array = npt.NDArray[np.floating]
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one assignment pass over the data produces.
+    """What the assignment half-step produces (and what the update needs).
 
     Attributes
     ----------
@@ -53,34 +55,84 @@ class StepResult:
     n_changed: int
 
 
-def reference_step(
-    X: Array,
-    centers: Array,
-    labels_prev: npt.NDArray[np.int32] | None = None,
-    x_squared_norms: Array | None = None,
-) -> StepResult:
-    """The assignment pass written for reading: all distances at once, then a loop over clusters.
+@dataclass(frozen=True)
+class UpdateResult:
+    """What the update half-step produces.
 
-    ``x_squared_norms`` is accepted for a common signature with :func:`fast_step` and unused.
+    Attributes
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+        The new centroids: cluster means, empty clusters relocated.
+    inertia : float
+        J after the update: the same points against the new centroids.
+    empty_clusters : tuple of int
+        Clusters the assignment left without a point.
+    relocated_to : tuple of int
+        For each empty cluster, the row of the point its centroid moved onto (empty when
+        every point already sits on its centroid: there is nowhere useful to go).
     """
-    n_clusters = centers.shape[0]
 
-    # Assignment half-step: squared distance from every point to every centroid.
+    centers: Array
+    inertia: float
+    empty_clusters: tuple[int, ...]
+    relocated_to: tuple[int, ...]
+
+
+# ----------------------------------------------------------------------------- the two half-steps
+
+
+def reference_step(
+    X: Array, centers: Array, labels_prev: npt.NDArray[np.int32] | None = None
+) -> StepResult:
+    """Assignment half-step: every point joins its nearest centroid (first one on ties)."""
     diff = X[:, np.newaxis, :] - centers[np.newaxis, :, :]  # (N, K, d)
     sq_dist = (diff**2).sum(axis=2)  # (N, K)
     labels = sq_dist.argmin(axis=1).astype(np.int32)  # (N,)
     inertia = float(sq_dist[np.arange(len(X)), labels].sum(dtype=np.float64))
-
-    # What the update half-step needs: the sum and the size of every cluster.
-    sums = np.zeros_like(centers)
-    counts = np.zeros(n_clusters, dtype=np.int64)
-    for k in range(n_clusters):
+    # What the update needs: the sum and the size of every cluster.
+    sums = np.zeros_like(centers)  # (K, d)
+    counts = np.zeros(len(centers), dtype=np.int64)  # (K,)
+    for k in range(len(centers)):
         members = X[labels == k]
-        sums[k] = members.sum(axis=0)
-        counts[k] = len(members)
-
+        sums[k], counts[k] = members.sum(axis=0), len(members)
     n_changed = len(X) if labels_prev is None else int((labels != labels_prev).sum())
     return StepResult(labels, sums, counts, inertia, n_changed)
+
+
+def update_centers(X: Array, centers: Array, assigned: StepResult) -> UpdateResult:
+    """Update half-step: every centroid moves to the mean of the points that joined it.
+
+    A centroid no point joined moves onto the point farthest from its own centroid, which
+    leaves its cluster (scikit-learn's rule and order, ``_relocate_empty_clusters_dense``).
+    """
+    labels, sums = assigned.labels, assigned.sums.copy()  # (N,), (K, d)
+    counts = assigned.counts.astype(X.dtype)  # (K,)
+    empty = np.flatnonzero(assigned.counts == 0)
+    far: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+    if len(empty):
+        d2 = ((X - centers[labels]) ** 2).sum(axis=1)  # (N,) each point to its own centroid
+        if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
+            far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # farthest first
+            for k, row in zip(empty, far, strict=True):
+                sums[labels[row]] -= X[row]
+                counts[labels[row]] -= 1
+                sums[k], counts[k] = X[row], 1
+    new_centers = sums.copy()
+    filled = counts > 0  # one still empty keeps sum 0: the mean of centred X, as in sklearn
+    new_centers[filled] /= counts[filled, np.newaxis]
+    if len(far):  # relocated points sit alone on their new centroid (distance 0)
+        moved = labels.copy()
+        moved[far] = empty
+        inertia = inertia_of(X, new_centers, moved)
+    else:
+        # For each cluster Σ‖x − c‖² = Σ‖x − m‖² + n‖m − c‖² (m its mean, c the old centroid),
+        # so J falls by Σ n‖shift‖²: no pass over X.
+        shift2 = ((new_centers - centers) ** 2).sum(axis=1)  # (K,)
+        inertia = max(assigned.inertia - float((assigned.counts * shift2).sum()), 0.0)
+    return UpdateResult(new_centers, inertia, tuple(map(int, empty)), tuple(map(int, far)))
+
+
+# ----------------------------------------------------------------------------- the fast pass
 
 
 def fast_step(
