@@ -97,8 +97,8 @@ if not ss.get("kmeans_url_read"):
     link = read_link(query_lists(st.query_params), (*DATA.tables, FIT, VIEW))
     ss.update(link.values)
     link_notice = link.notice()
-FIT.setdefaults(ss)
-VIEW.setdefaults(ss)
+FIT.keep(ss)
+VIEW.keep(ss)
 ss.setdefault("kmeans_fit_spec", FIT.values(ss))
 settings = ss["kmeans_fit_spec"]  # what "Run K-means" last applied (its callback ran first)
 k = settings["k"]

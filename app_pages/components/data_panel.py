@@ -155,7 +155,7 @@ class DataPanel:
         """
         ss = st.session_state
         for table in self.tables:
-            table.setdefaults(ss)
+            table.keep(ss)
         # What was last generated: the form's values count only once "Generate data" is pressed.
         ss.setdefault(self._key("gen_spec"), self.generate.values(ss))
 

@@ -233,10 +233,17 @@ class ParamTable:
                 out[p.url] = text
         return out
 
-    def setdefaults(self, state: MutableMapping[str, Any]) -> None:
-        """Give every widget of this table its default in ``state``, where it has none yet."""
+    def keep(self, state: MutableMapping[str, Any]) -> None:
+        """Give every widget of this table its default in ``state`` where it has none, and
+        keep the values of those not drawn in this run.
+
+        Streamlit forgets a widget's value in a run that does not draw it (the settings of
+        another shape, the controls of a closed tab); writing the value back first keeps it.
+        Call before the table's widgets are drawn.
+        """
         for p in self.params:
-            state.setdefault(self.key(p.name), p.default)
+            key = self.key(p.name)
+            state[key] = state[key] if key in state else p.default
 
     def values(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The table's current widget values in ``state``, by name."""
