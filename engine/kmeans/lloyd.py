@@ -112,7 +112,7 @@ def update_centers(X: Array, centers: Array, assigned: StepResult) -> UpdateResu
     if len(empty):
         d2 = ((X - centers[labels]) ** 2).sum(axis=1)  # (N,) each point to its own centroid
         if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
-            far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # farthest first
+            far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # sklearn's order
             for k, row in zip(empty, far, strict=True):
                 sums[labels[row]] -= X[row]
                 counts[labels[row]] -= 1
