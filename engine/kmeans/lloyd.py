@@ -1,20 +1,20 @@
-"""Lloyd's algorithm, one iteration: its two half-steps written to be read, and the fast pass.
+"""One step of Lloyd's algorithm, twice: a version to read and a version to run.
 
 Lloyd's algorithm alternates two half-steps that each lower the objective
 J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 
-1. **assignment** - every point joins its nearest centroid: :func:`reference_step`;
-2. **update** - every centroid moves to the mean of the points that joined it, and a
-   centroid no point joined moves onto a far point instead: :func:`update_centers`.
+1. **assignment** - every point joins its nearest centroid;
+2. **update** - every centroid moves to the mean of the points that joined it.
 
-Those two functions, together below, are the whole algorithm; read them first.
-:func:`fast_step` computes exactly what :func:`reference_step` does with a compiled
-kernel, block by block on every core, for data sets of millions of points
-(:mod:`engine.kmeans._lloyd_numba`; :mod:`engine.kmeans._lloyd_torch` on a GPU). The
-estimator (:mod:`engine.kmeans.estimator`) runs the fast assignment, then this module's
-:func:`update_centers` itself, and records both in its history.
+:func:`reference_step` (assignment) and :func:`update_centers` (update, empty clusters
+relocated) are that text turned into numpy, for students: read them first, together below.
+:func:`fast_step` computes exactly what :func:`reference_step` does with a compiled kernel,
+block by block on every core, for data sets of millions of points
+(:mod:`engine.kmeans._lloyd_numba`; :mod:`engine.kmeans._lloyd_torch` on a GPU). Both return
+a :class:`StepResult`; the estimator in :mod:`engine.kmeans.estimator` runs the fast one,
+hands its result to :func:`update_centers` and records both half-steps.
 
-Everything here assumes validated input: ``X`` is a C-contiguous float32/float64
+All functions assume validated input: ``X`` is a C-contiguous float32/float64
 array of shape (n_samples, n_features) and ``centers`` has the same dtype.
 """
 
@@ -32,7 +32,7 @@ Array = npt.NDArray[np.floating]
 
 @dataclass(frozen=True)
 class StepResult:
-    """What the assignment half-step produces (and what the update needs).
+    """What one assignment pass over the data produces.
 
     Attributes
     ----------
@@ -82,19 +82,30 @@ class UpdateResult:
 
 
 def reference_step(
-    X: Array, centers: Array, labels_prev: npt.NDArray[np.int32] | None = None
+    X: Array,
+    centers: Array,
+    labels_prev: npt.NDArray[np.int32] | None = None,
 ) -> StepResult:
-    """Assignment half-step: every point joins its nearest centroid (first one on ties)."""
+    """The assignment pass written for reading: all distances at once, then a loop over clusters.
+
+    Assignment half-step: every point joins its nearest centroid (the first one on ties).
+    """
+    n_clusters = centers.shape[0]
+
+    # Assignment half-step: squared distance from every point to every centroid.
     diff = X[:, np.newaxis, :] - centers[np.newaxis, :, :]  # (N, K, d)
     sq_dist = (diff**2).sum(axis=2)  # (N, K)
     labels = sq_dist.argmin(axis=1).astype(np.int32)  # (N,)
     inertia = float(sq_dist[np.arange(len(X)), labels].sum(dtype=np.float64))
-    # What the update needs: the sum and the size of every cluster.
-    sums = np.zeros_like(centers)  # (K, d)
-    counts = np.zeros(len(centers), dtype=np.int64)  # (K,)
-    for k in range(len(centers)):
+
+    # What the update half-step needs: the sum and the size of every cluster.
+    sums = np.zeros_like(centers)
+    counts = np.zeros(n_clusters, dtype=np.int64)
+    for k in range(n_clusters):
         members = X[labels == k]
-        sums[k], counts[k] = members.sum(axis=0), len(members)
+        sums[k] = members.sum(axis=0)
+        counts[k] = len(members)
+
     n_changed = len(X) if labels_prev is None else int((labels != labels_prev).sum())
     return StepResult(labels, sums, counts, inertia, n_changed)
 
