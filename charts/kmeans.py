@@ -1,28 +1,30 @@
 """Figures of the K-means lab: engine results in, ``plotly.graph_objects.Figure`` out.
 
 No Streamlit here, and no computation beyond arranging numbers for Plotly: the points,
-half-steps, grids and tables come from :mod:`engine.kmeans` and
-:mod:`engine.kmeans_analysis`. Plotly renders a subset of HTML in titles, axis titles and
-hover text, so every piece of user text (file and column names) goes through
-:func:`html.escape` before it is placed in a figure.
+half-steps, grids and tables come from :mod:`engine.kmeans`. The look (template, fonts,
+cluster colours) is the Lab's one theme, :mod:`charts.theme`. Plotly renders a subset of
+HTML in titles, axis titles and hover text, so every piece of user text (file and column
+names) goes through :func:`charts.theme.user_text` before it is placed in a figure.
 
 Cluster numbers are shown 1-based ("cluster 1" is label 0).
+
+One cohesive job, about 590 lines: every figure of the K-means lab (a half-step's scatter with
+its Voronoi regions, the J and shift curves, the playback, the seeding, several starts, the
+restart study, the elbow), built on the layout and hover helpers at the top.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from engine.kmeans import KMeansRun
-from engine.kmeans_analysis import HalfStep, PlaneView, VoronoiGrid
+from charts.theme import FONT, HOVER_FONT_SIZE, TEMPLATE, cluster_colors, user_text
+from engine.kmeans import HalfStep, KMeansRun, PlaneView, VoronoiGrid
 
 __all__ = [
     "WEBGL_THRESHOLD",
@@ -41,16 +43,8 @@ __all__ = [
 WEBGL_THRESHOLD = 5_000
 """Above this many drawn points scatters use WebGL (``Scattergl``); SVG slows down past it."""
 
-_TEMPLATE = "plotly_white"
-_FONT = {"size": 15}
 _CENTROID_SIZE = 24
 _MAX_HOVER_CENTROIDS = 12
-
-
-def cluster_colors(n_clusters: int) -> list[str]:
-    """A distinct colour per cluster (Tableau 10, then Alphabet for large K)."""
-    palette = list(qualitative.T10) + list(qualitative.Alphabet)
-    return [palette[k % len(palette)] for k in range(n_clusters)]
 
 
 def _discrete_colorscale(colors: Sequence[str]) -> list[list]:
@@ -62,23 +56,18 @@ def _discrete_colorscale(colors: Sequence[str]) -> list[list]:
     return scale
 
 
-def _text(s: object) -> str:
-    """User text made safe for Plotly's HTML subset."""
-    return html.escape(str(s), quote=True)
-
-
 def _layout(fig: go.Figure, title: str, notes: Sequence[str] = (), height: int = 560) -> None:
     fig.update_layout(
-        template=_TEMPLATE,
-        font=_FONT,
+        template=TEMPLATE,
+        font=FONT,
         height=height,
         margin={"l": 60, "r": 20, "t": 90 if notes else 60, "b": 55},
-        title={"text": _text(title), "x": 0.01, "xanchor": "left"},
-        hoverlabel={"font_size": 14},
+        title={"text": user_text(title), "x": 0.01, "xanchor": "left"},
+        hoverlabel={"font_size": HOVER_FONT_SIZE},
     )
     if notes:
         fig.add_annotation(
-            text="<br>".join(_text(n) for n in notes),
+            text="<br>".join(user_text(n) for n in notes),
             xref="paper", yref="paper", x=0, y=1.0, xanchor="left", yanchor="bottom",
             showarrow=False, align="left", font={"size": 13, "color": "#555"},
         )
@@ -208,8 +197,8 @@ def result_figure(
     _layout(fig, title, notes, height)
     # Equal scales (so Voronoi edges look perpendicular to the lines between centroids),
     # obtained by shrinking the plot area, never by widening the range past the grid.
-    fig.update_xaxes(title_text=_text(axis_titles[0]), zeroline=False, constrain="domain")
-    fig.update_yaxes(title_text=_text(axis_titles[1]), zeroline=False,
+    fig.update_xaxes(title_text=user_text(axis_titles[0]), zeroline=False, constrain="domain")
+    fig.update_yaxes(title_text=user_text(axis_titles[1]), zeroline=False,
                      scaleanchor="x", scaleratio=1, constrain="domain")
     if voronoi is not None:
         fig.update_xaxes(range=[voronoi.x[0], voronoi.x[-1]])
@@ -433,9 +422,9 @@ def playback_figure(
     all_y = np.concatenate([points[:, 1]] + [c[:, 1] for c in centers])
     pad_x = 0.05 * (np.ptp(all_x) or 1.0)
     pad_y = 0.05 * (np.ptp(all_y) or 1.0)
-    fig.update_xaxes(title_text=_text(axis_titles[0]), zeroline=False,
+    fig.update_xaxes(title_text=user_text(axis_titles[0]), zeroline=False,
                      range=[all_x.min() - pad_x, all_x.max() + pad_x])
-    fig.update_yaxes(title_text=_text(axis_titles[1]), zeroline=False,
+    fig.update_yaxes(title_text=user_text(axis_titles[1]), zeroline=False,
                      range=[all_y.min() - pad_y, all_y.max() + pad_y])
     return fig
 
@@ -516,8 +505,8 @@ def seeding_figure(
         f"Seeding step {step + 1} of {n_clusters}: points far from every centroid are likelier"
     )
     _layout(fig, title, notes, height)
-    fig.update_xaxes(title_text=_text(axis_titles[0]), zeroline=False)
-    fig.update_yaxes(title_text=_text(axis_titles[1]), zeroline=False,
+    fig.update_xaxes(title_text=user_text(axis_titles[0]), zeroline=False)
+    fig.update_yaxes(title_text=user_text(axis_titles[1]), zeroline=False,
                      scaleanchor="x", scaleratio=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.15})
     return fig

@@ -7,8 +7,8 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.metrics import adjusted_rand_score
 
 from engine.data import Dataset, make_dataset, prepare_features, read_csv_bytes
-from engine.kmeans import KMeans
-from engine.kmeans_analysis import (
+from engine.kmeans import (
+    KMeans,
     adjusted_rand,
     centroids_table,
     cross_check,

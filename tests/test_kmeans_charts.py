@@ -8,8 +8,8 @@ import pytest
 
 from charts import kmeans as charts
 from engine.data import make_dataset
-from engine.kmeans import KMeans
-from engine.kmeans_analysis import (
+from engine.kmeans import (
+    KMeans,
     distinct_minima,
     elbow_sweep,
     half_step,

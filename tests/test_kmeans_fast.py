@@ -12,8 +12,7 @@ import pytest
 import torch
 from sklearn.cluster import KMeans as SKKMeans
 
-from engine import _lloyd_numba, _lloyd_torch, lloyd
-from engine.kmeans import KMeans
+from engine.kmeans import KMeans, _lloyd_numba, _lloyd_torch, lloyd
 
 DTYPES = [np.float32, np.float64]
 # (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8),

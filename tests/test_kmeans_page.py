@@ -248,3 +248,95 @@ def _with_points(data: Dataset, X: np.ndarray) -> Dataset:
     # The digest is computed from X when the Dataset is made.
     return replace(data, X=X, raw=X, labels=None, label_names=None,
                    row_index=np.arange(len(X)))
+
+
+# ----------------------------------------------------------------------------- shared links
+
+DEFAULT_LINK = {"src": "generate", "kind": "blobs", "n": "300", "c": "4", "f": "2",
+                "std": "0.6", "noise": "0.05", "ds": "0", "z": "0", "k": "4",
+                "init": "k-means++", "ninit": "1", "maxit": "300", "tol": "0.0001", "seed": "0"}
+BAD_LINKS = [
+    # (query, the keys the notice must name)
+    ({"seed": "-1"}, ["seed=-1"]),
+    ({"ds": "-1"}, ["ds=-1"]),
+    ({"k": "-3"}, ["k=-3"]),
+    ({"tol": "nan"}, ["tol=nan"]),
+    ({"std": "inf"}, ["std=inf"]),
+    ({"tol": "0.0002"}, ["tol=0.0002"]),
+    ({"n": "99999999999999999999"}, ["n=99999999999999999999"]),
+    ({"seed": "1e400"}, ["seed=1e400"]),
+    ({"k": "four", "maxit": "3.5"}, ["k=four", "maxit=3.5"]),
+    ({"colour": "red", "<b>x</b>": "1"}, ["colour", "<b>x</b>"]),
+    ({"kind": "spiral"}, ["kind=spiral"]),
+    ({"sample": "titanic"}, ["sample=titanic"]),
+    ({"src": "upload"}, ["src=upload"]),
+    ({"k": ["3", "5"]}, ["k (given 2 times)"]),
+    ({"half": "both", "it": "0"}, ["half=both", "it=0"]),
+]
+
+
+def open_link(query: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/kmeans.py")
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def link_notices(at: AppTest) -> list[str]:
+    return [w.value.replace("\\", "") for w in at.warning if "this link" in w.value]
+
+
+@pytest.fixture(scope="module")
+def default_j(default_page):
+    return metric(default_page, "Final J")
+
+
+@pytest.mark.parametrize(("query", "named"), BAD_LINKS, ids=[str(q) for q, _ in BAD_LINKS])
+def test_a_bad_link_falls_back_to_defaults_with_one_notice(query, named, default_j):
+    at = open_link(query)
+    notices = link_notices(at)
+    assert len(notices) == 1, notices
+    for text in named:
+        assert text in notices[0], (text, notices[0])
+    assert errors(at) == []
+    # The page works, on the default data and settings, and the link now says so.
+    assert metric(at, "Final J") == default_j
+    assert {k: at.query_params[k] for k in DEFAULT_LINK} == DEFAULT_LINK
+    assert "kmeans_result_chart" in "".join(charts(at))
+    # A later rerun does not repeat the notice.
+    press(at, "Run K-means")
+    assert link_notices(at) == [] and not at.exception
+
+
+def test_a_link_keeps_its_good_values_and_names_only_the_bad_one():
+    at = open_link({"src": "sample", "sample": "wine", "z": "1", "k": "3", "seed": "-1",
+                    "it": "2", "half": "assign"})
+    (notice,) = link_notices(at)
+    assert "seed=-1" in notice and "sample" not in notice and "k=" not in notice
+    data = at.session_state["kmeans_data"]
+    assert data.name == "wine" and data.standardized
+    assert metric(at, "Clusters K") == "3"
+    q = at.query_params
+    assert (q["src"], q["sample"], q["z"], q["k"], q["seed"]) == ("sample", "wine", "1", "3", "0")
+    step = open_tab(at, "Step through")
+    assert chart(step, "kmeans_step_chart")["layout"]["title"]["text"].startswith(
+        "Iteration 2 of")
+    assert step.radio(key="kmeans_half").value == "assign"
+
+
+def test_a_copied_link_reopens_the_same_page():
+    at = open_page()
+    at.selectbox(key="kmeans_gen_kind").set_value("moons").run()
+    at.number_input(key="kmeans_gen_n_samples").set_value(250)
+    press(at, "Generate data")
+    at.number_input(key="kmeans_k").set_value(2)
+    at.select_slider(key="kmeans_tol").set_value(1e-3)
+    press(at, "Run K-means")
+    copied = dict(at.query_params)
+    again = open_link(copied)
+    assert link_notices(again) == []
+    assert dict(again.query_params) == copied
+    assert metric(again, "Final J") == metric(at, "Final J")
+    assert again.session_state["kmeans_data"].n_samples == 250

@@ -134,7 +134,7 @@ FAILING_WORD = "explode"
 LAUNCHER = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-import engine.kmeans_analysis as ka
+import engine.kmeans as ka
 import engine.attention.tokens as tokens
 
 _plane_view = ka.make_plane_view

@@ -6,16 +6,22 @@ bounds, reads a shared link's value with the same rule, and writes the value bac
 link. A value out of range can therefore never reach the engine from a link that the widget
 itself would have refused.
 
+A page reads a shared link once, for all its tables together, with :func:`read_link`: every
+value its row accepts is kept, every other one falls back to its default, and the page shows
+one notice (:meth:`UrlValues.notice`) naming everything ignored.
+
 >>> FIT = ParamTable("kmeans_", (Param("k", "k", "Clusters K", 4, int, low=1, high=30),))
 >>> FIT.from_url({"k": ["99"]}).ignored
 ('k=99 (Clusters K must be between 1 and 30)',)
+>>> read_link({"k": ["3"], "colour": ["red"]}, [FIT]).values
+{'kmeans_k': 3}
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +37,9 @@ class Param:
 
     ``kind`` is ``int``, ``float``, ``str`` or ``bool``. Numbers have ``low``/``high``
     (inclusive) or a fixed tuple of ``choices``; strings always have ``choices``.
-    ``url`` is the key in shared links (None: never in a link).
+    ``url`` is the key in shared links (None: never in a link). ``url_values``, when given,
+    spells each choice in a link (None: that choice cannot come from a link, e.g. an upload).
+    ``control`` picks another widget than the kind's default: "radio", "slider", "checkbox".
     """
 
     name: str
@@ -46,6 +54,16 @@ class Param:
     format: str | None = None
     help: str | None = None
     format_func: Callable[[Any], str] | None = field(default=None, compare=False)
+    url_values: tuple[str | None, ...] | None = None
+    control: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url_values is not None and (
+            self.choices is None or len(self.url_values) != len(self.choices)
+        ):
+            raise ValueError(f"{self.name}: url_values needs one entry per choice")
+        if self.control not in (None, "radio", "slider", "checkbox"):
+            raise ValueError(f"{self.name}: control={self.control!r} is not a known widget")
 
     def check(self, value: Any) -> Any:
         """``value`` if it obeys this row, else ValueError naming the setting and the rule."""
@@ -77,6 +95,11 @@ class Param:
     def parse(self, text: str) -> Any:
         """The value a link's text stands for, checked; ValueError says why it cannot be used."""
         text = text.strip()
+        if self.url_values is not None:
+            if text in self.url_values:
+                return self.choices[self.url_values.index(text)]
+            allowed = ", ".join(v for v in self.url_values if v is not None)
+            raise ValueError(f"{self.label} must be one of {allowed}")
         if self.kind is bool:
             if text.lower() in _TRUE:
                 return True
@@ -103,7 +126,10 @@ class Param:
             return nearest
         return self.check(number)
 
-    def to_url(self, value: Any) -> str:
+    def to_url(self, value: Any) -> str | None:
+        """How a link spells ``value`` (None: this value cannot be put in a link)."""
+        if self.url_values is not None:
+            return self.url_values[self.choices.index(value)]
         if self.kind is bool:
             return "1" if value else "0"
         return str(value)
@@ -120,7 +146,11 @@ class Param:
 
 @dataclass(frozen=True)
 class UrlValues:
-    """What a shared link said: the values that passed their row's check, and the rest."""
+    """What a shared link said: the values that passed their row's check, and the rest.
+
+    ``values`` is keyed by parameter name (:meth:`ParamTable.from_url`) or by session-state
+    key (:func:`read_link`); ``ignored`` describes each value left out, and why.
+    """
 
     values: dict[str, Any]
     ignored: tuple[str, ...]
@@ -196,29 +226,78 @@ class ParamTable:
         return UrlValues(values, tuple(ignored))
 
     def to_url(self, values: Mapping[str, Any]) -> dict[str, str]:
-        return {p.url: p.to_url(values[p.name]) for p in self.params if p.url and p.name in values}
+        """Link entries for ``values`` (name -> value); values a link cannot hold are left out."""
+        out = {}
+        for p in self.params:
+            if p.url and p.name in values and (text := p.to_url(values[p.name])) is not None:
+                out[p.url] = text
+        return out
+
+    def keep(self, state: MutableMapping[str, Any]) -> None:
+        """Give every widget of this table its default in ``state`` where it has none, and
+        keep the values of those not drawn in this run.
+
+        Streamlit forgets a widget's value in a run that does not draw it (the settings of
+        another shape, the controls of a closed tab); writing the value back first keeps it.
+        Call before the table's widgets are drawn.
+        """
+        for p in self.params:
+            key = self.key(p.name)
+            state[key] = state[key] if key in state else p.default
+
+    def values(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The table's current widget values in ``state``, by name."""
+        return {p.name: state[self.key(p.name)] for p in self.params}
 
     def widget(self, name: str, container: Any = st, **kwargs: Any) -> Any:
-        """Draw the widget of row ``name`` in ``container``, bounded by the row's rule."""
+        """Draw the widget of row ``name`` in ``container``, bounded by the row's rule.
+
+        ``kwargs`` go to the Streamlit widget and win over the row (e.g. ``max_value`` of a
+        slider whose end depends on the data, ``horizontal=True`` for a radio).
+        """
         p = self[name]
-        common = dict(key=self.key(name), help=p.help) | kwargs
+        common = dict(key=self.key(name), help=p.help)
         if p.kind is bool:
-            return container.toggle(p.label, **common)
+            draw = container.checkbox if p.control == "checkbox" else container.toggle
+            return draw(p.label, **common | kwargs)
         if p.choices is not None:
-            if p.kind is str:
-                return container.selectbox(
-                    p.label, p.choices, format_func=p.format_func or str, **common
-                )
-            return container.select_slider(
-                p.label, p.choices, format_func=p.format_func or str, **common
-            )
+            options = dict(options=p.choices, format_func=p.format_func or str) | common
+            if p.kind is str or p.control == "radio":
+                draw = container.radio if p.control == "radio" else container.selectbox
+            else:
+                draw = container.select_slider
+            return draw(p.label, **options | kwargs)
         number = dict(min_value=p.low, max_value=p.high, step=p.step, format=p.format)
         if p.kind is int:
             number = {k: (None if v is None else int(v)) if k != "format" else v
                       for k, v in number.items()}  # fmt: skip
-        return container.number_input(
-            p.label, **{k: v for k, v in number.items() if v is not None}, **common
-        )
+        number = {k: v for k, v in number.items() if v is not None} | common | kwargs
+        if p.control == "slider":
+            number.pop("format", None)
+            return container.slider(p.label, **number)
+        return container.number_input(p.label, **number)
+
+
+def read_link(query: Mapping[str, Sequence[str]], tables: Iterable[ParamTable]) -> UrlValues:
+    """A shared link read against every table of a page at once, for one notice.
+
+    ``query`` maps each key to all its values (:func:`query_lists`). The result's ``values``
+    are keyed by session-state key (``table.key(name)``), ready for
+    ``st.session_state.update``; a key that belongs to no table is named once.
+    """
+    tables = list(tables)
+    mine = [table.url_keys for table in tables]
+    if sum(map(len, mine)) != len(frozenset().union(*mine)):
+        raise ValueError("two tables of one page share a URL key")
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    for table, keys in zip(tables, mine, strict=True):
+        read = table.from_url({k: v for k, v in query.items() if k in keys})
+        values |= {table.key(name): value for name, value in read.values.items()}
+        ignored += read.ignored
+    known = frozenset().union(*mine)
+    ignored += [f"{_shown(k)} (not a setting of this page)" for k in query if k not in known]
+    return UrlValues(values, tuple(ignored))
 
 
 def query_lists(query_params: Any) -> dict[str, list[str]]:

@@ -1,6 +1,6 @@
-"""Compiled kernels behind :func:`engine.lloyd.fast_step`: one pass over the data per step.
+"""Compiled kernels behind :func:`engine.kmeans.lloyd.fast_step`: one pass over the data per step.
 
-Read :func:`engine.lloyd.reference_step` first; these kernels compute the same
+Read :func:`engine.kmeans.lloyd.reference_step` first; these kernels compute the same
 StepResult, only faster. Each kernel handles one contiguous range of rows and
 writes that range's labels plus its partial sums, counts, J and number of changed
 labels; :func:`step` runs one range per core in threads (the kernels release the

@@ -6,13 +6,15 @@ J = Σᵢ Σ_{x∈Cᵢ} ‖x − μᵢ‖²:
 1. **assignment** - every point joins its nearest centroid;
 2. **update** - every centroid moves to the mean of the points that joined it.
 
-:func:`reference_step` is that text turned into numpy, for students. :func:`fast_step`
-computes exactly the same quantities with a compiled kernel, block by block on every
-core, for data sets of millions of points (:mod:`engine._lloyd_numba`). Both return
-a :class:`StepResult`; the estimator in :mod:`engine.kmeans` turns that into new
-centroids and a history record.
+:func:`reference_step` (assignment) and :func:`update_centers` (update, empty clusters
+relocated) are that text turned into numpy, for students: read them first, together below.
+:func:`fast_step` computes exactly what :func:`reference_step` does with a compiled kernel,
+block by block on every core, for data sets of millions of points
+(:mod:`engine.kmeans._lloyd_numba`; :mod:`engine.kmeans._lloyd_torch` on a GPU). Both return
+a :class:`StepResult`; the estimator in :mod:`engine.kmeans.estimator` runs the fast one,
+hands its result to :func:`update_centers` and records both half-steps.
 
-Both functions assume validated input: ``X`` is a C-contiguous float32/float64
+All functions assume validated input: ``X`` is a C-contiguous float32/float64
 array of shape (n_samples, n_features) and ``centers`` has the same dtype.
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from engine import _lloyd_numba
+from engine.kmeans import _lloyd_numba
 
 Array = npt.NDArray[np.floating]
 
@@ -53,15 +55,40 @@ class StepResult:
     n_changed: int
 
 
+@dataclass(frozen=True)
+class UpdateResult:
+    """What the update half-step produces.
+
+    Attributes
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+        The new centroids: cluster means, empty clusters relocated.
+    inertia : float
+        J after the update: the same points against the new centroids.
+    empty_clusters : tuple of int
+        Clusters the assignment left without a point.
+    relocated_to : tuple of int
+        For each empty cluster, the row of the point its centroid moved onto (empty when
+        every point already sits on its centroid: there is nowhere useful to go).
+    """
+
+    centers: Array
+    inertia: float
+    empty_clusters: tuple[int, ...]
+    relocated_to: tuple[int, ...]
+
+
+# ----------------------------------------------------------------------------- the two half-steps
+
+
 def reference_step(
     X: Array,
     centers: Array,
     labels_prev: npt.NDArray[np.int32] | None = None,
-    x_squared_norms: Array | None = None,
 ) -> StepResult:
     """The assignment pass written for reading: all distances at once, then a loop over clusters.
 
-    ``x_squared_norms`` is accepted for a common signature with :func:`fast_step` and unused.
+    Assignment half-step: every point joins its nearest centroid (the first one on ties).
     """
     n_clusters = centers.shape[0]
 
@@ -83,6 +110,42 @@ def reference_step(
     return StepResult(labels, sums, counts, inertia, n_changed)
 
 
+def update_centers(X: Array, centers: Array, assigned: StepResult) -> UpdateResult:
+    """Update half-step: every centroid moves to the mean of the points that joined it.
+
+    A centroid no point joined moves onto the point farthest from its own centroid, which
+    leaves its cluster (scikit-learn's rule and order, ``_relocate_empty_clusters_dense``).
+    """
+    labels, sums = assigned.labels, assigned.sums.copy()  # (N,), (K, d)
+    counts = assigned.counts.astype(X.dtype)  # (K,)
+    empty = np.flatnonzero(assigned.counts == 0)
+    far: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+    if len(empty):
+        d2 = ((X - centers[labels]) ** 2).sum(axis=1)  # (N,) each point to its own centroid
+        if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
+            far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # sklearn's order
+            for k, row in zip(empty, far, strict=True):
+                sums[labels[row]] -= X[row]
+                counts[labels[row]] -= 1
+                sums[k], counts[k] = X[row], 1
+    new_centers = sums.copy()
+    filled = counts > 0  # one still empty keeps sum 0: the mean of centred X, as in sklearn
+    new_centers[filled] /= counts[filled, np.newaxis]
+    if len(far):  # relocated points sit alone on their new centroid (distance 0)
+        moved = labels.copy()
+        moved[far] = empty
+        inertia = inertia_of(X, new_centers, moved)
+    else:
+        # For each cluster Σ‖x − c‖² = Σ‖x − m‖² + n‖m − c‖² (m its mean, c the old centroid),
+        # so J falls by Σ n‖shift‖²: no pass over X.
+        shift2 = ((new_centers - centers) ** 2).sum(axis=1)  # (K,)
+        inertia = max(assigned.inertia - float((assigned.counts * shift2).sum()), 0.0)
+    return UpdateResult(new_centers, inertia, tuple(map(int, empty)), tuple(map(int, far)))
+
+
+# ----------------------------------------------------------------------------- the fast pass
+
+
 def fast_step(
     X: Array,
     centers: Array,
@@ -94,7 +157,7 @@ def fast_step(
     The nearest centroid is the one with the lowest ‖c‖² − 2 x·c (‖x‖² is the same for
     every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
     same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
-    :mod:`engine._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
+    :mod:`engine.kmeans._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
     and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
     then holds one array of N labels instead of two.
     """

@@ -2,7 +2,7 @@
 
 The data are copied to the device once, in :class:`TorchStep`; every step then
 sends only the K centroids there and brings back the StepResult (labels, sums,
-counts, J, n_changed) that :func:`engine.lloyd.fast_step` computes on the CPU.
+counts, J, n_changed) that :func:`engine.kmeans.lloyd.fast_step` computes on the CPU.
 The rule is the same: nearest centroid by ‖c‖² − 2 x·c in the data's precision,
 first index on ties; J as Σ ‖x − c‖² in float64. Rows go in chunks, so the
 (rows, K) scores never cover all N points at once.
@@ -17,14 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from engine.lloyd import StepResult
+from engine.kmeans.lloyd import StepResult
 
 # Scores per chunk: rows x K stays near this many values (64 MB in float32).
 _SCORES_PER_CHUNK = 1 << 24
 
 
 class TorchStep:
-    """Callable with :func:`engine.lloyd.fast_step`'s signature, holding X on ``device``.
+    """Callable with :func:`engine.kmeans.lloyd.fast_step`'s signature, holding X on ``device``.
 
     Prior validation of data is assumed: X is C-contiguous float32 or float64.
     """

@@ -1,0 +1,358 @@
+"""The K-means lab's result tabs: one function per tab, drawn only when its tab is open.
+
+The page script (``app_pages/kmeans.py``) fits and hands the fit over as :class:`Results`;
+:func:`show_tabs` draws the open tab. Each tab asks the engine (``engine.kmeans``) for what it
+shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes what the
+engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
+step-through's iteration and half-step travel in shared links).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from app_pages.components.params import Param, ParamTable
+from charts import kmeans as charts
+from engine import data as data_io
+from engine import kmeans
+from engine.kmeans import KMeans
+
+K_MAX = 30
+"""Largest K offered anywhere on the page."""
+
+VIEW = ParamTable("kmeans_", (
+    Param("iteration", "it", "Iteration", 1, int, low=1, high=1000, control="slider"),
+    Param("half", "half", "Half-step", "update", str, choices=("assign", "update"),
+          control="radio",
+          format_func=lambda h: "1 · assignment" if h == "assign" else "2 · update"),
+    Param("log_j", None, "Log scale for J", False, bool),
+    Param("seed_step", None, "Seeding step", 2, int, low=1, high=K_MAX, control="slider"),
+    Param("study_seeds", None, "Seeds per initialisation", 40, int, low=10, high=200, step=10,
+          control="slider"),
+    Param("elbow_kmax", None, "Largest K to try", 10, int, low=2, high=K_MAX, control="slider"),
+))  # fmt: skip
+"""What the tabs show: the step-through's iteration and half-step (in links), study sizes."""
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """The fit on screen and the plane it is drawn on: what every tab draws from.
+
+    ``settings`` are the ones the fit was made with; ``fit_key`` keys work cached on the fit.
+    """
+
+    data: data_io.Dataset
+    model: KMeans
+    settings: dict
+    fit_key: tuple
+    view: kmeans.PlaneView
+    points: np.ndarray  # (n_drawn, 2) plane coordinates of the drawn rows
+    notes: list[str]  # what the plane shows (projection, sample), for every scatter
+
+    @classmethod
+    def of(cls, data: data_io.Dataset, model: KMeans, settings: dict, fit_key: tuple) -> Results:
+        view = plane_view(data.digest, data.X, data.feature_names)
+        return cls(data, model, settings, fit_key, view, view.points(data.X),
+                   charts.plane_notes(view))
+
+    @property
+    def run(self) -> kmeans.KMeansRun:
+        return self.model.history_
+
+    @property
+    def k(self) -> int:
+        return self.settings["k"]
+
+
+# Computed from a session's data: private to the session, dropped with it.
+@st.cache_data(max_entries=8, scope="session", show_spinner=False)
+def plane_view(digest: str, _X: np.ndarray, feature_names: tuple[str, ...]) -> kmeans.PlaneView:
+    """The display sample and the plane it is drawn on, once per data set (keyed on digest)."""
+    return kmeans.make_plane_view(_X, feature_names)
+
+
+@st.cache_data(max_entries=8, scope="session",
+               show_spinner="Running scikit-learn from the same start…")
+def cross_check(fit_key: tuple, _X: np.ndarray, _run, max_iter: int,
+                tol: float) -> kmeans.CrossCheck:
+    """scikit-learn's run from the same start, cached on the fit's key (data digest, settings)."""
+    return kmeans.cross_check(_X, _run, max_iter=max_iter, tol=tol)
+
+
+def show_tabs(res: Results) -> None:
+    """The result tabs; only the open one is computed and sent.
+
+    Lazy tabs: a rerun runs, and sends to the browser, only the tab on screen. With every tab
+    drawn on each run, 1,000,000 points took seconds more per Run than the fit itself.
+    """
+    tabs = st.tabs(list(TABS), key="kmeans_tab", on_change="rerun")
+    for draw, tab in zip(TABS.values(), tabs, strict=True):
+        if tab.open:
+            with tab:
+                draw(res)
+
+
+def result_picture(res: Results, step: kmeans.HalfStep, counts: np.ndarray, *, title: str,
+                   key: str) -> None:
+    """Points, centroids and (for 2-D data) Voronoi regions of one half-step."""
+    centers = res.view.project(step.centers)
+    voronoi = None
+    if res.data.n_features == 2:
+        x_range, y_range = kmeans.plane_ranges(np.vstack([res.points, centers]))
+        voronoi = kmeans.voronoi_grid(centers, x_range, y_range, resolution=120)
+    fig = charts.result_figure(
+        res.points, step.labels, centers, distances=step.distances, row_numbers=res.view.index,
+        voronoi=voronoi, axis_titles=res.view.axis_titles, title=title, notes=res.notes,
+        counts=counts,  # cluster sizes over all points, not the display sample
+    )
+    st.plotly_chart(fig, key=key, theme=None)
+
+
+# ----------------------------------------------------------------------------- Result
+
+
+def result_tab(res: Results) -> None:
+    run, model = res.run, res.model
+    final = kmeans.half_step(run, res.data.X, res.view.index, run.n_iter, "update")
+    result_picture(
+        res,
+        kmeans.HalfStep(run.n_iter, "update", run.centers, model.labels_[res.view.index],
+                        final.distances, run.inertia),
+        np.bincount(model.labels_, minlength=res.k),
+        title=f"{res.k} clusters · J = {model.inertia_:,.3f}", key="kmeans_result_chart",
+    )
+    st.caption("Hover over a point to see its distance to every centroid: it belongs to the "
+               "nearest." + (" Shaded regions are the points of the plane nearest each "
+                             "centroid (Voronoi regions)." if res.data.n_features == 2 else ""))
+
+
+# ----------------------------------------------------------------------------- Convergence
+
+
+def convergence_tab(res: Results) -> None:
+    run = res.run
+    log_y = VIEW.widget("log_j")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.convergence_figure(run, log_y=log_y), key="kmeans_j_chart",
+                      theme=None)
+    right.plotly_chart(charts.shift_figure(run), key="kmeans_shift_chart", theme=None)
+    st.markdown(
+        f"**Stopped:** {run.stop_reason} after {run.n_iter} iteration(s). The tolerance "
+        f"{res.settings['tol']:g} × mean feature variance = {run.tol:.3g} is compared with "
+        "Σ‖Δμ‖², the squared distance all centroids moved."
+    )
+    st.dataframe(kmeans.iteration_table(run), hide_index=True, key="kmeans_iteration_table")
+
+
+# ----------------------------------------------------------------------------- Step through
+
+
+@st.fragment
+def step_through(res: Results) -> None:
+    """Slider over iterations and the half-step toggle: moving them never re-fits.
+
+    A fragment: a step reruns this function alone and sends only the step chart. The fit is
+    held in session state, so K-means never reruns for a step.
+    """
+    run, ss = res.run, st.session_state
+    n_iter = run.n_iter
+    left, right = st.columns([3, 2])
+    with left:
+        if n_iter > 1:
+            ss["kmeans_iteration"] = min(max(ss["kmeans_iteration"], 1), n_iter)
+            t = VIEW.widget("iteration", max_value=n_iter)
+        else:
+            t = 1
+            st.caption("The run took a single iteration.")
+    with right:
+        half = VIEW.widget("half", horizontal=True)
+    st.query_params.update(VIEW.to_url({"iteration": t, "half": half}))
+    step = kmeans.half_step(run, res.data.X, res.view.index, t, half)
+    record = run.iterations[t - 1]
+    c = st.columns(4)
+    c[0].metric("J at this half-step", f"{step.inertia:,.3f}")
+    c[1].metric("Points reassigned", f"{record.n_changed:,}")
+    c[2].metric("Centroid shift Σ‖Δμ‖²", f"{record.center_shift_total:.3g}")
+    c[3].metric("Empty clusters", ", ".join(str(e + 1) for e in record.empty_clusters) or "none")
+    st.markdown("**Assignment:** every point joins its nearest centroid (the stars)."
+                if half == "assign" else
+                "**Update:** every centroid moves to the mean of the points that joined it.")
+    result_picture(res, step, record.counts, title=f"Iteration {t} of {n_iter} · "
+                   f"{'after assignment' if half == 'assign' else 'after update'}",
+                   key="kmeans_step_chart")
+
+
+def step_through_tab(res: Results) -> None:
+    run, data, view = res.run, res.data, res.view
+    step_through(res)
+    st.subheader("Playback")
+    anim_rows = view.index[kmeans.display_sample(len(view.index), kmeans.ANIMATION_MAX_POINTS, 1)]
+    steps = kmeans.half_steps(run, data.X, anim_rows)
+    anim_notes = list(res.notes[:1])
+    if len(anim_rows) < data.n_samples:
+        anim_notes.append(f"Animating a random sample of {len(anim_rows):,} of "
+                          f"{data.n_samples:,} points; K-means ran on all of them.")
+    if run.n_iter > kmeans.ANIMATION_MAX_ITERATIONS:
+        anim_notes.append(f"First {kmeans.ANIMATION_MAX_ITERATIONS} of {run.n_iter} iterations.")
+    st.plotly_chart(
+        charts.playback_figure(view.project(data.X[anim_rows]), steps, project=view.project,
+                               row_numbers=anim_rows, axis_titles=view.axis_titles,
+                               notes=anim_notes),
+        key="kmeans_playback_chart", theme=None,
+    )
+    st.caption("Press ▶ Play: the animation runs in your browser. Dotted lines are the paths "
+               "the centroids took.")
+
+
+# ----------------------------------------------------------------------------- Seeding
+
+
+def seeding_tab(res: Results) -> None:
+    run, data, view, k = res.run, res.data, res.view, res.k
+    if not run.seeding:
+        st.info(f"This run started from **{run.init}** initial centroids, which are K distinct "
+                "points drawn uniformly: choose init = k-means++ to see its seeding.")
+        return
+    if k > 1:
+        st.session_state["kmeans_seed_step"] = min(st.session_state["kmeans_seed_step"], k)
+        s = VIEW.widget("seed_step", max_value=k)
+    else:
+        s = 1
+    seed_step = run.seeding[s - 1]
+    probs = (seed_step.probabilities if seed_step.probabilities is not None
+             else run.seeding_probabilities(data.X, s - 1))[view.index]
+    earlier = data.X[[q.chosen for q in run.seeding[: s - 1]]]
+    st.plotly_chart(
+        charts.seeding_figure(
+            res.points, probs, view.project(earlier).reshape(-1, 2),
+            view.project(data.X[seed_step.candidates]),
+            view.project(data.X[[seed_step.chosen]])[0], step=s - 1, n_clusters=k,
+            axis_titles=view.axis_titles, notes=res.notes),
+        key="kmeans_seeding_chart", theme=None,
+    )
+    st.caption(
+        f"Each new centroid is drawn with probability ∝ D², the squared distance to the "
+        f"nearest centroid so far. Greedy k-means++ draws {len(seed_step.candidates)} "
+        f"candidate(s) and keeps the one that lowers Σ D² most "
+        f"(now {seed_step.potential:,.3f})."
+    )
+
+
+# ----------------------------------------------------------------------------- Several starts
+
+
+def several_starts_tab(res: Results) -> None:
+    data, settings, ss = res.data, res.settings, st.session_state
+    if len(res.model.runs_) > 1:
+        st.plotly_chart(charts.runs_figure(res.model.runs_), key="kmeans_runs_chart",
+                        theme=None)
+    else:
+        st.info("Set **Starts (n_init)** above 1 and run again to see every start's J curve "
+                "on one chart.")
+    st.markdown("**Restart study:** many seeds, random vs k-means++ starts.")
+    n_seeds = VIEW.widget("study_seeds")
+    study_key = (data.digest, res.k, n_seeds, settings["max_iter"], settings["tol"])
+    if st.button("Run restart study", key="kmeans_study_button", icon=":material/repeat:"):
+        bar = st.progress(0.0, text="Restart study…")
+        study = kmeans.restart_study(data.X, res.k, n_seeds, max_iter=settings["max_iter"],
+                                     tol=settings["tol"],
+                                     on_progress=lambda f, text: bar.progress(f, text=text))
+        bar.empty()
+        ss["kmeans_study"] = (study_key, study)
+    if ss.get("kmeans_study", (None,))[0] == study_key:
+        study = ss["kmeans_study"][1]
+        minima = kmeans.distinct_minima(study)
+        st.plotly_chart(charts.restart_figure(study, minima), key="kmeans_study_chart",
+                        theme=None)
+        st.dataframe(minima, hide_index=True)
+
+
+# ----------------------------------------------------------------------------- Choosing K
+
+
+def choosing_k_tab(res: Results) -> None:
+    data, settings, ss = res.data, res.settings, st.session_state
+    k_max = VIEW.widget("elbow_kmax")
+    elbow_key = (data.digest, k_max, settings["init"], settings["seed"])
+    if st.button("Compute elbow and silhouette", key="kmeans_elbow_button",
+                 icon=":material/show_chart:"):
+        bar = st.progress(0.0, text="Fitting K = 1…")
+        sweep = kmeans.elbow_sweep(data.X, k_max, init=settings["init"],
+                                   random_state=settings["seed"], max_iter=settings["max_iter"],
+                                   tol=settings["tol"],
+                                   on_progress=lambda f, text: bar.progress(f, text=text))
+        bar.empty()
+        ss["kmeans_elbow"] = (elbow_key, sweep)
+    if ss.get("kmeans_elbow", (None,))[0] == elbow_key:
+        st.plotly_chart(charts.elbow_figure(ss["kmeans_elbow"][1], chosen_k=res.k),
+                        key="kmeans_elbow_chart", theme=None)
+        st.caption("J always falls as K grows; look for the bend (the elbow). The silhouette "
+                   "compares each point's distance to its own cluster with the next nearest: "
+                   "the K with the highest score separates the data best.")
+        if data.n_samples > kmeans.STUDY_MAX_POINTS:
+            st.caption(f"Computed on a random sample of {kmeans.STUDY_MAX_POINTS:,} points.")
+
+
+# ----------------------------------------------------------------------------- Cross-check
+
+
+def cross_check_tab(res: Results) -> None:
+    st.markdown("The same run through **scikit-learn** (`KMeans(algorithm=\"lloyd\")`) from "
+                "the same initial centroids, max_iter and tol.")
+    check = cross_check(res.fit_key, res.data.X, res.run, res.settings["max_iter"],
+                        res.settings["tol"])
+    c = st.columns(4)
+    c[0].metric("J, this engine", f"{check.engine_inertia:,.6f}")
+    c[1].metric("J, scikit-learn", f"{check.sklearn_inertia:,.6f}")
+    c[2].metric("Largest centroid difference", f"{check.max_center_difference:.2e}")
+    c[3].metric("Labels that agree", f"{check.label_agreement:.2%}")
+    st.caption(f"Iterations: engine {check.engine_n_iter}, scikit-learn {check.sklearn_n_iter}. "
+               f"Relative difference in J: {check.relative_inertia_difference:.1e}.")
+
+
+# ----------------------------------------------------------------------------- Export
+
+
+def export_tab(res: Results) -> None:
+    data, model, run = res.data, res.model, res.run
+    st.markdown("Download the results as CSV files (UTF-8, open in any spreadsheet).")
+    stem = "kmeans" if data.source != "upload" else re.sub(r"[^\w-]+", "_", data.title)[:40]
+    c = st.columns(3)
+    c[0].download_button(
+        "Rows with their cluster", key="kmeans_dl_labels", icon=":material/download:",
+        data=lambda: data_io.to_csv_bytes(kmeans.labelled_rows(data, model.labels_)),
+        file_name=f"{stem}_labels.csv", mime="text/csv",
+    )
+    centroids = kmeans.centroids_table(data, model.cluster_centers_,
+                                       np.bincount(model.labels_, minlength=res.k))
+    c[1].download_button(
+        "Centroids", key="kmeans_dl_centroids", icon=":material/download:",
+        data=data_io.to_csv_bytes(centroids), file_name=f"{stem}_centroids.csv",
+        mime="text/csv",
+    )
+    c[2].download_button(
+        "Per-iteration history", key="kmeans_dl_history", icon=":material/download:",
+        data=lambda: data_io.to_csv_bytes(kmeans.history_table(run, data.feature_names)),
+        file_name=f"{stem}_history.csv", mime="text/csv",
+    )
+    st.dataframe(centroids, hide_index=True)
+    st.caption("This page's settings are in its address: copy the link to reopen the same "
+               "generated data, parameters and iteration.")
+
+
+TABS: dict[str, Callable[[Results], None]] = {
+    "Result": result_tab,
+    "Convergence": convergence_tab,
+    "Step through": step_through_tab,
+    "k-means++ seeding": seeding_tab,
+    "Several starts": several_starts_tab,
+    "Choosing K": choosing_k_tab,
+    "Cross-check": cross_check_tab,
+    "Export": export_tab,
+}
+"""The result tabs in order, each with the function that draws it."""
