@@ -45,9 +45,10 @@ PAGES = [
 # be written to: their keys carry one of these words, which tests/test_layering.py checks;
 # the pages keep the data and results those produced in their own session state.
 UNWRITABLE_KEY_WORDS = ("upload", "button", "retrain", "download", "dl")
+LAB_PREFIXES = ("kmeans_", "attention_", "clustering_", "fusion_")
 _UNWRITABLE = re.compile(rf"_({'|'.join(UNWRITABLE_KEY_WORDS)})(_|$)")
 for key in list(st.session_state):
-    if key.startswith(("kmeans_", "attention_")) and not _UNWRITABLE.search(key):
+    if key.startswith(LAB_PREFIXES) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
 
 # Once per server process: release closed sessions' memory after their TTL (see the module).

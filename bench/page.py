@@ -48,12 +48,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -61,12 +58,9 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from serving import chromium_launch_options, start_app, stop_app  # noqa: E402
+
 K = 8
 QUIET_S = 0.5
 TIMEOUT_MS = 180_000
@@ -128,32 +122,6 @@ DRAWN = """() => {
   }
   return drawn ? (last - b.clickAt) / 1000 : null;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(extra: list[str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("streamlit did not start")
 
 
 class Bytes:
@@ -291,11 +259,11 @@ def main() -> None:
                              "after every run, fragment runs included), to compare")
     args = parser.parse_args()
 
-    proc, url = start_server(["--runner.postScriptGC", "false"] if args.no_post_script_gc else [])
+    extra = ("--runner.postScriptGC", "false") if args.no_post_script_gc else ()
+    proc, url = start_app(args=extra, timeout=90)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(**chromium_launch_options())
             # A fresh server's first request shows a "Page not found" dialog over the page
             # (reported): spend it on the home page.
             first = browser.new_page()
@@ -326,11 +294,7 @@ def main() -> None:
             print(f"load average after:  {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
 
 
 if __name__ == "__main__":
