@@ -10,11 +10,13 @@ Two ways, one result (:class:`QueryClusters`):
 - ``hash_bits=B``: the paper's clustering. Each query becomes a B-bit code, one bit per
   random hyperplane (which side of it the query lies on), and Lloyd's algorithm runs in
   Hamming space: a code joins the centre it differs from in the fewest bits, and a centre
-  becomes the majority vote of its codes' bits. Nearby queries share most bits, and
-  comparing bits is cheaper than comparing d-dimensional vectors. That Lloyd loop is written
-  here by hand because the engine's K-means is Euclidean; codes as ±1 vectors make the
-  Hamming distance (B − a·b)/2, one matrix product of small integers - exact in float32,
-  so the result is the same on every CPU.
+  becomes the majority vote of its codes' bits. Nearby queries share most bits, and a code
+  of up to 64 bits is one machine word: the distance between two codes is
+  popcount(a XOR b), two instructions instead of d multiply-adds. That Lloyd loop is written
+  here by hand because the engine's K-means is Euclidean; it counts whole bits only, so the
+  result is the same on every CPU. (On a CPU the engine's compiled K-means, whose distances
+  are one BLAS product, is as fast: the hashes pay off on the paper's GPU kernels. See the
+  README's benchmark.)
 
 Either way the centroids attention uses are the means of each cluster's queries.
 
@@ -170,22 +172,36 @@ def hash_codes(points: Tensor, hash_bits: int, generator: torch.Generator) -> Te
     return centred @ planes.to(points.dtype).T > 0  # (N, L, bits)
 
 
+def _pack(bits: np.ndarray) -> np.ndarray:
+    """Bit rows (..., B ≤ 64) as one uint64 word each (...,)."""
+    packed = np.packbits(bits, axis=-1, bitorder="little")  # (..., ⌈B/8⌉) bytes
+    words = np.zeros((*packed.shape[:-1], 8), dtype=np.uint8)
+    words[..., : packed.shape[-1]] = packed
+    return words.view(np.uint64)[..., 0]
+
+
 def _hamming_lloyd(
     codes: Tensor, n_clusters: int, n_iter: int, rng: np.random.RandomState
 ) -> Tensor:
-    """Lloyd's algorithm in Hamming space on every head at once: the labels (N, L)."""
+    """Lloyd's algorithm in Hamming space, head by head: the labels (N, L)."""
     N, L, bits = codes.shape
-    signs = codes.to(torch.float32) * 2 - 1  # (N, L, bits) in ±1: Hamming = (bits - a·b) / 2
-    numpy_signs = signs.numpy()
-    centres = torch.from_numpy(
-        np.stack([_distinct_rows(numpy_signs[n], n_clusters, rng) for n in range(N)])
-    )  # (N, C, bits)
-    for _ in range(n_iter):
-        agreement = signs @ centres.transpose(1, 2)  # (N, L, C) = bits - 2 * Hamming distance
-        labels = agreement.argmax(dim=-1)  # (N, L) fewest differing bits; ties go to the first
-        votes = torch.zeros(N, n_clusters, bits).scatter_add_(
-            1, labels.unsqueeze(-1).expand(N, L, bits), signs
-        )  # (N, C, bits) Σ of the members' ±1 bits
-        # Majority vote per bit; a tie, or an empty cluster, keeps the centre's bit.
-        centres = torch.where(votes == 0, centres, votes.sign())
-    return (signs @ centres.transpose(1, 2)).argmax(dim=-1)  # (N, L) against the final centres
+    all_bits = codes.numpy()  # (N, L, bits) bool
+    labels = np.empty((N, L), dtype=np.int64)
+    for n in range(N):
+        words = _pack(all_bits[n])  # (L,) one word per query
+        centres = _distinct_rows(all_bits[n], n_clusters, rng)  # (C, bits) bool
+        for step in range(n_iter + 1):  # n_iter updates, then the final assignment
+            # Hamming distance = number of differing bits = popcount(code XOR centre).
+            distance = np.bitwise_count(words[:, None] ^ _pack(centres)[None, :])  # (L, C)
+            labels[n] = distance.argmin(axis=1)  # the nearest centre; ties go to the first
+            if step == n_iter:
+                break
+            size = np.bincount(labels[n], minlength=n_clusters)[:, None]  # (C, 1)
+            # For each bit, how many of each cluster's members have it set: (C, bits).
+            ones = np.stack([
+                np.bincount(labels[n], weights=all_bits[n][:, b], minlength=n_clusters)
+                for b in range(bits)
+            ], axis=1)  # fmt: skip
+            # Majority vote per bit; a tie, or an empty cluster, keeps the centre's bit.
+            centres = np.where(2 * ones == size, centres, 2 * ones > size)
+    return torch.from_numpy(labels)
