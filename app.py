@@ -1,7 +1,7 @@
 """Entry point of the Clustering & Attention Lab: page config and navigation.
 
 Run with ``streamlit run app.py``. Every page lives in ``app_pages/`` and is served
-at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
+at a stable URL path, so links to ``/kmeans``, ``/attention`` or ``/fusion`` keep working.
 """
 
 import logging
@@ -37,6 +37,12 @@ PAGES = [
         icon=":material/grid_on:",
         url_path="attention",
     ),
+    st.Page(
+        "app_pages/fusion.py",
+        title="Fusion lab",
+        icon=":material/hub:",
+        url_path="fusion",
+    ),
 ]
 
 # Streamlit forgets a widget's value when its page is not shown. Writing each lab's
@@ -47,7 +53,7 @@ PAGES = [
 UNWRITABLE_KEY_WORDS = ("upload", "button", "retrain", "download", "dl")
 _UNWRITABLE = re.compile(rf"_({'|'.join(UNWRITABLE_KEY_WORDS)})(_|$)")
 for key in list(st.session_state):
-    if key.startswith(("kmeans_", "attention_")) and not _UNWRITABLE.search(key):
+    if key.startswith(("kmeans_", "attention_", "fusion_")) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
 
 # Once per server process: release closed sessions' memory after their TTL (see the module).
