@@ -178,11 +178,11 @@ def epsilon_figure(bound: EpsilonBound, tokens: Sequence[str], *, height: int = 
     ), row=1, col=2)  # fmt: skip
     ticks = list(range(0, len(tokens), max(1, len(tokens) // 24)))
     fig.update_xaxes(tickvals=ticks, ticktext=[token_label(tokens[t]) for t in ticks], row=1,
-                     col=1, title_text="key")  # fmt: skip
+                     col=1)  # the keys; word ticks slant, so no axis title under them
     fig.update_yaxes(title_text="weight", row=1, col=1)
     fig.update_yaxes(range=[0, max(bound.bound, bound.difference) * 1.25 + 1e-12], row=1, col=2)
     fig.update_annotations(yshift=8)
-    return _layout(fig, height, barmode="group", legend=dict(orientation="h", y=-0.3),
+    return _layout(fig, height, barmode="group", legend=dict(orientation="h", y=-0.4),
                    margin=dict(l=10, r=10, t=80, b=10),
                    title=f"ε = ‖q{bound.i} − q{bound.j}‖ = {bound.epsilon:.2f}, "
                    f"bound ε‖K‖₂/√d = {bound.bound:.2f}")  # fmt: skip
