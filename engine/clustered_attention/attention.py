@@ -237,16 +237,21 @@ def _improved_output(query, key, value, centroid_weights, top_weights, top, labe
     labels = labels.reshape(N, L)
     order = labels.argsort(dim=-1, stable=True)  # (N, L) the queries, cluster by cluster
     by_cluster = labels.gather(1, order)  # (N, L) their clusters, ascending
-    counts = torch.zeros(N, C, dtype=torch.long).scatter_add_(1, labels, torch.ones_like(labels))
+    device = query.device
+    counts = torch.zeros(N, C, dtype=torch.long, device=device).scatter_add_(
+        1, labels, torch.ones_like(labels)
+    )  # (N, C)
     n_tiles = (counts + tile - 1) // tile  # (N, C) tiles per cluster
-    rank = torch.arange(L) - (counts.cumsum(1) - counts).gather(1, by_cluster)  # within cluster
+    rank = torch.arange(L, device=device) - (counts.cumsum(1) - counts).gather(1, by_cluster)
     place = ((n_tiles.cumsum(1) - n_tiles).gather(1, by_cluster) + rank // tile) * tile
     place = place + rank % tile  # (N, L) row of each sorted query among all tiles' rows
     T = int(n_tiles.sum(dim=1).max())  # tiles of the busiest head
 
     rows = query.reshape(N, L, d).gather(1, order.unsqueeze(-1).expand(N, L, d))
     tiles = query.new_zeros(N, T * tile, d).scatter_(1, place.unsqueeze(-1).expand(N, L, d), rows)
-    tile_cluster = torch.zeros(N, T, dtype=torch.long).scatter_(1, place // tile, by_cluster)
+    tile_cluster = torch.zeros(N, T, dtype=torch.long, device=device).scatter_(
+        1, place // tile, by_cluster
+    )  # (N, T) the cluster of each tile
     keys = _per_tile(_gather_keys(key, top), tile_cluster)  # (N, T, k, d)
     values = _per_tile(_gather_keys(value, top), tile_cluster)  # (N, T, k, d_v)
 

@@ -167,9 +167,10 @@ def hash_codes(points: Tensor, hash_bits: int, generator: torch.Generator) -> Te
     The planes pass through each head's mean query, so each bit splits the queries
     somewhere in the middle rather than leaving them all on one side.
     """
-    planes = torch.randn(hash_bits, points.shape[-1], generator=generator)  # (bits, d)
+    planes = torch.randn(hash_bits, points.shape[-1], generator=generator)  # (bits, d), on CPU
+    planes = planes.to(device=points.device, dtype=points.dtype)
     centred = points - points.mean(dim=-2, keepdim=True)  # (N, L, d)
-    return centred @ planes.to(points.dtype).T > 0  # (N, L, bits)
+    return centred @ planes.T > 0  # (N, L, bits)
 
 
 def _pack(bits: np.ndarray) -> np.ndarray:
@@ -185,7 +186,7 @@ def _hamming_lloyd(
 ) -> Tensor:
     """Lloyd's algorithm in Hamming space, head by head: the labels (N, L)."""
     N, L, bits = codes.shape
-    all_bits = codes.numpy()  # (N, L, bits) bool
+    all_bits = codes.cpu().numpy()  # (N, L, bits) bool
     labels = np.empty((N, L), dtype=np.int64)
     for n in range(N):
         words = _pack(all_bits[n])  # (L,) one word per query
