@@ -1,7 +1,7 @@
 """Entry point of the Clustering & Attention Lab: page config and navigation.
 
 Run with ``streamlit run app.py``. Every page lives in ``app_pages/`` and is served
-at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
+at a stable URL path, so links to ``/kmeans``, ``/attention`` or ``/fusion`` keep working.
 """
 
 import logging
@@ -36,6 +36,12 @@ PAGES = [
         title="Attention lab",
         icon=":material/grid_on:",
         url_path="attention",
+    ),
+    st.Page(
+        "app_pages/fusion.py",
+        title="Fusion lab",
+        icon=":material/hub:",
+        url_path="fusion",
     ),
 ]
 

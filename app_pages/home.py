@@ -4,7 +4,8 @@ import streamlit as st
 
 st.title("Clustering & Attention Lab")
 st.markdown(
-    "See how two core machine-learning mechanisms work, one step at a time. "
+    "See how two core machine-learning mechanisms work, one step at a time, and where they "
+    "meet. "
     "Everything here runs on the Lab's own, readable engines (`engine/`), "
     "checked against scikit-learn and PyTorch."
 )
@@ -30,4 +31,16 @@ with right, st.container(border=True):
     )
     st.page_link(
         "app_pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:"
+    )
+
+with st.container(border=True):
+    st.subheader(":material/hub: Fusion: clustering meets deep learning")
+    st.markdown(
+        "**Clustered attention** (Vyas et al., 2020): group a transformer's queries with K-means "
+        "and attend once per centroid, C × S scores instead of L × S - on the trained toy "
+        "models or your own text. **Deep clustering** (DEC, Xie et al., 2016): K-means on raw "
+        "pixels vs on an autoencoder's embedding vs DEC's refinement, on 8×8 digits."
+    )
+    st.page_link(
+        "app_pages/fusion.py", label="Open the Fusion lab", icon=":material/arrow_forward:"
     )
