@@ -410,7 +410,7 @@ def _run_cell(data: GridData, method: Method, overrides: Mapping[str, object] | 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             labels = np.asarray(method.fit(data.X, params), dtype=np.intp)
-    except (ValueError, np.linalg.LinAlgError) as exc:
+    except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
         return Cell(method.key, data.name, MappingProxyType(params), rule.strip(), None,
                     time.perf_counter() - t0, choose_seconds, error=str(exc))  # fmt: skip
     seconds = time.perf_counter() - t0

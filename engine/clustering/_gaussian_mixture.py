@@ -420,7 +420,7 @@ class GaussianMixture(ClusterMixin, DensityMixin, BaseEstimator):
             self._precisions_init = _check_precisions(
                 self.precisions_init, self.covariance_type, K, n_features
             )
-        if None in (self.weights_init, self.means_init, self.precisions_init):
+        if any(v is None for v in (self.weights_init, self.means_init, self.precisions_init)):
             return None
         return self._with_given(X, None, None, None)
 
