@@ -18,7 +18,9 @@ with left, st.container(border=True):
         "iteration by iteration: centroids moving, points changing cluster, "
         "step-through and playback."
     )
-    st.page_link("app_pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:")
+    st.page_link(
+        "app_pages/kmeans.py", label="Open the K-means lab", icon=":material/arrow_forward:"
+    )
 with right, st.container(border=True):
     st.subheader(":material/grid_on: Attention")
     st.markdown(
@@ -28,4 +30,18 @@ with right, st.container(border=True):
     )
     st.page_link(
         "app_pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:"
+    )
+
+with st.container(border=True):
+    st.subheader(":material/bubble_chart: Clustering family")
+    st.markdown(
+        "K-means beside DBSCAN, HDBSCAN, BIRCH, Mean-Shift and Gaussian mixtures on the same "
+        "data sets, each with a default chosen from the data, then inside each method: "
+        "clusters growing from core points, HDBSCAN's trees, BIRCH's subclusters, seeds "
+        "climbing to their modes, EM iteration by iteration."
+    )
+    st.page_link(
+        "app_pages/clustering.py",
+        label="Open the Clustering family lab",
+        icon=":material/arrow_forward:",
     )

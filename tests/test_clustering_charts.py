@@ -27,7 +27,7 @@ X = make_blobs(240, centers=3, cluster_std=0.7, random_state=3)[0]
 def _scatter_color_of_label(fig: go.Figure, label: int) -> set[str]:
     trace = fig.data[0]
     labels = np.asarray(trace.customdata)
-    return set(np.asarray(trace.marker.color, dtype=object)[labels == label])
+    return set(np.asarray(charts.point_colors(trace), dtype=object)[labels == label])
 
 
 def test_condensed_tree_colours_are_the_scatter_colours_of_the_same_clusters():
@@ -45,9 +45,12 @@ def test_condensed_tree_colours_are_the_scatter_colours_of_the_same_clusters():
 
 
 def test_noise_is_grey_and_clusters_use_the_theme_palette():
-    colors = charts.label_colors(np.array([0, 1, -1, 2]))
+    labels = np.array([0, 1, -1, 2])
+    colors = charts.label_colors(labels)
     assert colors[2] == charts.NOISE_COLOR
     assert colors[:2] + colors[3:] == cluster_colors(3)
+    drawn = charts.labels_figure(np.zeros((4, 2)), labels, title="t").data[0]
+    assert charts.point_colors(drawn) == colors
 
 
 def test_grid_has_one_trace_per_cell_and_titles_say_clusters_and_score():

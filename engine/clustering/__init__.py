@@ -44,6 +44,7 @@ from engine.clustering._gaussian_mixture import (
     EMRun,
     GaussianMixture,
     SingularCovarianceError,
+    information_criteria,
 )
 from engine.clustering._hdbscan import CondensedTree, HdbscanRun, hdbscan_steps
 from engine.clustering._mean_shift import MeanShift, ModeMerge
@@ -85,6 +86,7 @@ __all__ = [
     "dbscan_steps",
     "grid_datasets",
     "hdbscan_steps",
+    "information_criteria",
     "k_distance",
     "make_overlapping",
     "pca_view",

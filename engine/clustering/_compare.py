@@ -398,7 +398,7 @@ def _run_cell(data: GridData, method: Method, overrides: Mapping[str, object] | 
             raise ValueError(f"{method.name} has no parameter {', '.join(sorted(unknown))}.")
         choice = method.choose(data.X) if set(method.param_names) - set(overrides) else None
     except ValueError as exc:
-        return Cell(method.key, data.name, MappingProxyType(overrides), "", None, 0.0,
+        return Cell(method.key, data.name, dict(overrides), "", None, 0.0,
                     time.perf_counter() - t0, error=str(exc))  # fmt: skip
     choose_seconds = time.perf_counter() - t0
     params = {**(choice.params if choice else {}), **overrides}
@@ -411,7 +411,7 @@ def _run_cell(data: GridData, method: Method, overrides: Mapping[str, object] | 
             warnings.simplefilter("always")
             labels = np.asarray(method.fit(data.X, params), dtype=np.intp)
     except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
-        return Cell(method.key, data.name, MappingProxyType(params), rule.strip(), None,
+        return Cell(method.key, data.name, dict(params), rule.strip(), None,
                     time.perf_counter() - t0, choose_seconds, error=str(exc))  # fmt: skip
     seconds = time.perf_counter() - t0
     quiet = (FutureWarning, DeprecationWarning)  # the library's own upkeep, not the user's
@@ -435,7 +435,7 @@ def _scored(data, method, params, rule, labels, seconds, choose_seconds, notes) 
         if len(labels) > SCORE_MAX_POINTS:
             notes += (f"Silhouette on a random sample of {SCORE_MAX_POINTS:,} points.",)
     return Cell(
-        method.key, data.name, MappingProxyType(params), rule, labels, seconds,
+        method.key, data.name, dict(params), rule, labels, seconds,
         choose_seconds, n_clusters, float(1 - clustered.mean()), ari, silhouette, None, notes,
     )  # fmt: skip
 

@@ -40,6 +40,7 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 Array = npt.NDArray[np.float64]
 
@@ -573,3 +574,40 @@ def _check_precisions(precisions, covariance_type: str, K: int, d: int) -> Array
 def _check_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name}={value!r} should be a whole number >= {minimum}.")
+
+
+def information_criteria(
+    X: npt.ArrayLike,
+    ks: range | list[int],
+    covariance_types: tuple[str, ...] = COVARIANCE_TYPES,
+    *,
+    random_state: int = 0,
+) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, float]]]:
+    """BIC and AIC of a mixture for every K in ``ks`` and every covariance type.
+
+    Returns two tables ``{covariance_type: {K: value}}``; a (K, type) whose fit fails (a
+    collapsed component) is left out. Runs with one BLAS thread: these matrices are small and
+    threads cost more than they give on a busy machine (see ``_compare.run_cell``).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    with threadpool_limits(limits=1):
+        return _criteria(X, ks, covariance_types, random_state)
+
+
+def _criteria(X, ks, covariance_types, random_state):
+    bic: dict[str, dict[int, float]] = {t: {} for t in covariance_types}
+    aic: dict[str, dict[int, float]] = {t: {} for t in covariance_types}
+    for covariance_type in covariance_types:
+        for k in ks:
+            if k > len(X):
+                break
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    gm = GaussianMixture(k, covariance_type=covariance_type,
+                                         random_state=random_state).fit(X)  # fmt: skip
+            except SingularCovarianceError:
+                continue
+            bic[covariance_type][k] = gm.bic(X)
+            aic[covariance_type][k] = gm.aic(X)
+    return bic, aic
