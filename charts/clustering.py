@@ -61,6 +61,7 @@ Array = npt.NDArray[np.float64]
 NOISE_COLOR = "#B8B8B8"
 UNREACHED_COLOR = "#E4E4E4"
 AXIS_FONT = {"size": 14}
+WEBGL_THRESHOLD = 5_000
 _CIRCLE = np.linspace(0.0, 2.0 * np.pi, 61)
 
 
@@ -112,11 +113,19 @@ def point_colors(trace: go.Scattergl) -> list[str]:
     return [steps[int(i)][1] for i in index]
 
 
+def _trace_class(n_points: int) -> type:
+    """SVG up to ``WEBGL_THRESHOLD`` points, WebGL above. One class per figure: WebGL traces
+    are painted above every SVG trace, so mixing them hides the ellipses and circles."""
+    return go.Scattergl if n_points > WEBGL_THRESHOLD else go.Scatter
+
+
 def _points(points: Array, labels: npt.ArrayLike, *, name: str = "points", size: int = 7,
-            opacity: npt.ArrayLike | float = 0.85, hover: str | None = None) -> go.Scattergl:
+            opacity: npt.ArrayLike | float = 0.85, hover: str | None = None,
+            gl: bool | None = None) -> go.Scatter:
     labels = np.asarray(labels).astype(np.int32)  # sent as typed arrays: small types, less sent
     points = np.asarray(points, dtype=np.float32)
-    return go.Scattergl(
+    Trace = _trace_class(len(points)) if gl is None else go.Scattergl if gl else go.Scatter
+    return Trace(
         x=points[:, 0], y=points[:, 1], mode="markers", name=name, showlegend=False,
         marker={**_label_marker(labels), "size": size, "opacity": opacity,
                 "line": {"width": 0}},
@@ -161,7 +170,7 @@ def grid_figure(rows: Sequence[tuple[str, Array]], cells: Sequence[Sequence[Cell
     The axes are laid out by hand: ``make_subplots`` took 3 s for 7 × 7 cells, this 0.1 s.
     """
     n_rows, n_cols = len(rows), len(methods)
-    title_px, top_px = 46, 60
+    title_px, top_px = 84, 60
     height = (cell_height + title_px) * n_rows + top_px
     layout: dict = {}
     traces, annotations = [], []
@@ -175,14 +184,14 @@ def grid_figure(rows: Sequence[tuple[str, Array]], cells: Sequence[Sequence[Cell
             layout[f"xaxis{i}"] = {"domain": [x0, x1], "anchor": f"y{i}", **hidden}
             layout[f"yaxis{i}"] = {"domain": [max(y0, 0.0), y1], "anchor": f"x{i}", **hidden}
             labels = cell.labels if cell.labels is not None else np.full(len(points), -1)
-            trace = _points(points, labels, size=3, opacity=0.8,
+            trace = _points(points, labels, size=3, opacity=0.8, gl=True,
                             hover=f"{user_text(title)} · {user_text(methods[c])}<br>"
                                   "cluster %{customdata} — click to open<extra></extra>")
             trace.update(xaxis=f"x{i}", yaxis=f"y{i}")
             traces.append(trace)
-            text = ("<b>failed</b><br>see the message" if cell.error is not None else
-                    f"<b>{cell.n_clusters} · {cell.score_text}</b><br>"
-                    f"{cell.seconds:.2f} s · noise {cell.noise_share:.0%}")
+            text = ("<b>failed</b><br>see the<br>message<br> " if cell.error is not None else
+                    f"<b>{cell.score_text}</b><br>{cell.n_clusters} clusters<br>"
+                    f"{cell.noise_share:.0%} noise<br>{cell.seconds:.2f} s")
             annotations.append({"text": text, "x": (x0 + x1) / 2, "y": y1, "xref": "paper",
                                 "yref": "paper", "yanchor": "bottom", "showarrow": False,
                                 "font": {"size": 14}})
@@ -214,6 +223,7 @@ def dbscan_figure(points: Array, run: DbscanRun, *, step: int | None = None,
     the ε-ball around one point (ε is a radius in the data's units: meaningful when the plane
     is the data itself).
     """
+    Trace = _trace_class(len(points))
     step = run.n_steps if step is None else step
     labels = run.labels_at(step)
     reached = np.zeros(len(labels), dtype=bool)
@@ -225,12 +235,12 @@ def dbscan_figure(points: Array, run: DbscanRun, *, step: int | None = None,
     edges = reached & (run.reached_from >= 0)
     if edges.any():
         x, y = _segments(points[run.reached_from[edges]], points[edges])
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", line={"color": "#9A9A9A", "width": 1},
+        fig.add_trace(Trace(x=x, y=y, mode="lines", line={"color": "#9A9A9A", "width": 1},
                                    hoverinfo="skip", name="reached from", showlegend=False))
     kinds = {"core": ("circle", 9), "border": ("circle-open", 8), "noise": ("x-thin-open", 7)}
     for kind, (symbol, size) in kinds.items():
         sel = run.kinds == kind
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(Trace(
             x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"{kind} ({sel.sum():,})",
             marker={"color": colors[sel].tolist(), "symbol": symbol, "size": size,
                     "line": {"width": 1.5, "color": colors[sel].tolist()}},
@@ -240,7 +250,7 @@ def dbscan_figure(points: Array, run: DbscanRun, *, step: int | None = None,
         ))
     if focus is not None:
         x, y = _circle(points[focus], run.eps)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"ε-ball of point {focus}",
+        fig.add_trace(Trace(x=x, y=y, mode="lines", name=f"ε-ball of point {focus}",
                                  line={"color": "#222", "width": 2, "dash": "dot"},
                                  hoverinfo="skip"))
     _plane_axes(fig, axis_titles)
@@ -269,11 +279,12 @@ def k_distance_figure(
 def mst_figure(points: Array, run: HdbscanRun, *, axis_titles: Sequence[str] = ("x1", "x2"),
                height: int = 520) -> go.Figure:
     """Points shaded by core distance and the minimum spanning tree of mutual reachability."""
+    Trace = _trace_class(len(points))
     a, b = run.mst_edges.T
     x, y = _segments(points[a], points[b])
-    fig = go.Figure(go.Scattergl(x=x, y=y, mode="lines", line={"color": "#7F7F7F", "width": 1},
+    fig = go.Figure(Trace(x=x, y=y, mode="lines", line={"color": "#7F7F7F", "width": 1},
                                  hoverinfo="skip", name="spanning tree"))
-    fig.add_trace(go.Scattergl(
+    fig.add_trace(Trace(
         x=points[:, 0], y=points[:, 1], mode="markers", name="points",
         marker={"color": run.core_distances, "colorscale": "Viridis_r", "size": 7,
                 "colorbar": {"title": {"text": "core distance", "side": "right"},
@@ -367,7 +378,8 @@ def birch_figure(points: Array, run: BirchRun, *, draw_radii: bool = True,
                  axis_titles: Sequence[str] = ("x1", "x2"), height: int = 560) -> go.Figure:
     """Points and the CF-tree's subclusters: a circle of each subcluster's radius around its
     centroid, both in the colour of the global step's cluster."""
-    fig = go.Figure(_points(points, run.labels, size=5, opacity=0.35))
+    Trace = _trace_class(len(points))
+    fig = go.Figure(_points(points, run.labels, size=5, opacity=0.3))
     colors = label_colors(run.subcluster_labels)
     if draw_radii:
         xs, ys = [], []
@@ -375,11 +387,11 @@ def birch_figure(points: Array, run: BirchRun, *, draw_radii: bool = True,
             x, y = _circle(center, radius)
             xs += [*x, None]
             ys += [*y, None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
+        fig.add_trace(Trace(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
                                  hoverinfo="skip", name="subcluster radius"))
-    fig.add_trace(go.Scattergl(
+    fig.add_trace(Trace(
         x=run.centers[:, 0], y=run.centers[:, 1], mode="markers", name="subcluster centroids",
-        marker={"color": colors, "size": 10, "symbol": "diamond", "line": {"width": 1,
+        marker={"color": colors, "size": 7, "symbol": "diamond", "line": {"width": 1,
                                                                         "color": "#222"}},
         customdata=np.column_stack([run.sizes, run.radii, run.subcluster_labels]),
         hovertemplate="%{customdata[0]} points · radius %{customdata[1]:.3g}<br>"
@@ -399,7 +411,7 @@ def threshold_figure(thresholds: npt.ArrayLike, counts: npt.ArrayLike, *, chosen
                   annotation_font_size=14)
     fig.update_xaxes(type="log", title_text="threshold (largest subcluster radius)")
     fig.update_yaxes(type="log", title_text="leaf subclusters")
-    return _layout(fig, "The threshold sets how finely the tree summarises", height)
+    return _layout(fig, "Threshold → number of subclusters", height)
 
 
 # ----------------------------------------------------------------------------- Mean-Shift
@@ -413,6 +425,7 @@ def mean_shift_figure(points: Array, ms: MeanShift, *, project=None, max_paths: 
 
     ``project`` maps data coordinates to the plane drawn (default: the first two features).
     """
+    Trace = _trace_class(len(points))
     project = project or (lambda a: np.asarray(a)[:, :2])
     n_seeds = len(ms.trajectories_)
     shown = np.arange(n_seeds)
@@ -425,7 +438,7 @@ def mean_shift_figure(points: Array, ms: MeanShift, *, project=None, max_paths: 
         path = project(ms.trajectories_[i])
         xs += [*path[:, 0], None]
         ys += [*path[:, 1], None]
-    fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
+    fig.add_trace(Trace(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
                                name="paths", hoverinfo="skip"))
     centers = project(ms.cluster_centers_)
     circle_x, circle_y = [], []
@@ -433,19 +446,19 @@ def mean_shift_figure(points: Array, ms: MeanShift, *, project=None, max_paths: 
         x, y = _circle(center, ms.bandwidth_)
         circle_x += [*x, None]
         circle_y += [*y, None]
-    fig.add_trace(go.Scatter(x=circle_x, y=circle_y, mode="lines", name="bandwidth",
+    fig.add_trace(Trace(x=circle_x, y=circle_y, mode="lines", name="bandwidth",
                              line={"color": "#222", "dash": "dot", "width": 1.5},
                              hoverinfo="skip"))
     merged = project(ms.merge_.modes[~ms.merge_.kept])
-    fig.add_trace(go.Scatter(x=merged[:, 0], y=merged[:, 1], mode="markers", name="merged modes",
+    fig.add_trace(Trace(x=merged[:, 0], y=merged[:, 1], mode="markers", name="merged modes",
                              marker={"symbol": "x", "size": 10, "color": "#444"}))
-    fig.add_trace(go.Scatter(
+    fig.add_trace(Trace(
         x=centers[:, 0], y=centers[:, 1], mode="markers", name="cluster centres",
         marker={"symbol": "star", "size": 22, "color": cluster_colors(len(centers)),
                 "line": {"width": 1.5, "color": "#111"}},
     ))
     steps = min(ms.n_iter_ + 1, 60)
-    moving = go.Scatter(x=project(ms.positions_at(0)[shown])[:, 0],
+    moving = Trace(x=project(ms.positions_at(0)[shown])[:, 0],
                         y=project(ms.positions_at(0)[shown])[:, 1], mode="markers",
                         name="seeds", marker={"size": 8, "color": seed_colors[shown].tolist(),
                                               "line": {"width": 1, "color": "#111"}})
@@ -454,7 +467,7 @@ def mean_shift_figure(points: Array, ms: MeanShift, *, project=None, max_paths: 
     frames = []
     for t in range(steps + 1):
         at = project(ms.positions_at(t)[shown])
-        frames.append(go.Frame(data=[go.Scatter(x=at[:, 0], y=at[:, 1])],
+        frames.append(go.Frame(data=[Trace(x=at[:, 0], y=at[:, 1])],
                                traces=[seeds_trace], name=str(t)))
     fig.frames = frames
     _animation_controls(fig, [str(t) for t in range(steps + 1)], "step")
@@ -514,6 +527,7 @@ def gmm_figure(points: Array, run: EMRun, responsibilities: Array, iteration: in
     ``projection`` (2, d) maps the means and covariances to the drawn plane
     (W (μ − origin), W Σ Wᵀ); None: the data is 2-D.
     """
+    Trace = _trace_class(len(points))
     weights, means, covariances = run.parameters_at(iteration)
     K, d = means.shape
     if origin is not None:
@@ -522,16 +536,18 @@ def gmm_figure(points: Array, run: EMRun, responsibilities: Array, iteration: in
     full = _full_covariances(covariances, run.covariance_type, K, d)
     labels = responsibilities.argmax(axis=1)
     sure = responsibilities.max(axis=1)
-    fig = go.Figure(_points(points, labels, size=6, opacity=np.clip(sure, 0.12, 1.0),
+    fig = go.Figure(_points(points, labels, size=6, opacity=np.clip(sure, 0.1, 0.75),
                             hover="component %{customdata}<extra></extra>"))
     colors = cluster_colors(K)
-    for k in range(K):
+    for k in range(K):  # a white halo under a dark line: visible over any point colour
         for n_sigma, dash in ((1, "solid"), (2, "dot")):
             x, y = _ellipse(W @ means[k], W @ full[k] @ W.T, n_sigma)
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", hoverinfo="skip", showlegend=False,
-                                     line={"color": colors[k], "width": 2.5, "dash": dash}))
+            for color, width in (("white", 5), ("#1F1F1F", 2)):
+                fig.add_trace(Trace(x=x, y=y, mode="lines", hoverinfo="skip", showlegend=False,
+                                    line={"color": color, "width": width,
+                                          "dash": dash if color != "white" else "solid"}))
     projected = means @ W.T
-    fig.add_trace(go.Scatter(
+    fig.add_trace(Trace(
         x=projected[:, 0], y=projected[:, 1], mode="markers", showlegend=False,
         marker={"symbol": "x", "size": 16, "color": colors, "line": {"width": 2, "color": "#111"}},
         customdata=np.column_stack([np.arange(K), weights]),

@@ -83,7 +83,7 @@ def test_gmm_ellipses_are_one_and_two_sigma_of_the_component():
     gm = GaussianMixture(3, random_state=0).fit(X)
     resp = gm.history_.responsibilities_at(X, gm.n_iter_)
     fig = charts.gmm_figure(X, gm.history_, resp, gm.n_iter_)
-    one_sigma = fig.data[1]  # component 0, 1σ
+    one_sigma = fig.data[2]  # component 0, 1σ (after its white halo)
     pts = np.column_stack([one_sigma.x, one_sigma.y]) - gm.means_[0]
     mahalanobis = np.einsum("ij,jk,ik->i", pts, np.linalg.inv(gm.covariances_[0]), pts)
     np.testing.assert_allclose(mahalanobis, 1.0, rtol=1e-6)

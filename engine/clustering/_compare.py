@@ -138,8 +138,8 @@ class Cell:
         if self.ari is not None:
             return f"ARI {self.ari:.2f}"
         if self.silhouette is not None:
-            return f"silhouette {self.silhouette:.2f}"
-        return "silhouette —"
+            return f"silh. {self.silhouette:.2f}"
+        return "silh. —"
 
 
 # ----------------------------------------------------------------------------- data
@@ -367,7 +367,7 @@ METHODS: Mapping[str, Method] = MappingProxyType({
     "mean_shift": Method("mean_shift", "Mean-Shift", _mean_shift_choice, _mean_shift_fit,
                          ("bandwidth", "bin_seeding")),
     "gmm": Method("gmm", "GMM", _gmm_choice, _gmm_fit, ("n_components", "covariance_type")),
-    "ward": Method("ward", "Agglomerative (Ward)", _ward_choice, _ward_fit, ("n_clusters",),
+    "ward": Method("ward", "Ward", _ward_choice, _ward_fit, ("n_clusters",),
                    cost=f"O(n²) memory: refused above {WARD_MAX_POINTS:,} points"),
 })  # fmt: skip
 
