@@ -242,9 +242,9 @@ grid = charts.grid_figure([(row.title, plane) for row, (plane, _) in zip(data.ro
 st.plotly_chart(grid, key="clustering_grid_select", on_select="rerun", selection_mode="points",
                 theme=None, config={"displayModeBar": False})
 score = "adjusted Rand index vs the true groups (noise counts as a group)"
-st.caption(f"Each cell: **clusters · score** ({score}; silhouette where no groups are "
-           "known), then fit time and the share of points left as noise (grey). "
-           "Times are for the fit alone, on this server.")
+st.caption(f"Each cell: the **score** ({score}; silhouette where no groups are known), the "
+           "number of clusters, the share of points left as noise (grey) and the fit time "
+           "alone, on this server.")
 for row, line in zip(data.rows, cells, strict=True):
     for cell in line:
         if cell.error:
