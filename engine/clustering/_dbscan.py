@@ -173,21 +173,26 @@ def dbscan_steps(X: npt.ArrayLike, eps: float, min_samples: int) -> DbscanRun:
     order: list[int] = []
     label = 0
     # scikit-learn's loop: a depth-first search from each unlabelled core point. A point is
-    # pushed once per core neighbour that sees it unlabelled; the copy popped first labels it.
+    # pushed once per core neighbour that sees it unlabelled; the copy popped first labels
+    # it. Two parallel stacks (point, the core point that pushed it), filled a neighbourhood
+    # at a time with numpy, keep the Python work per point small.
     for start in range(n):
         if labels[start] != -1 or not is_core[start]:
             continue
-        stack: list[tuple[int, int]] = []
+        points: list[int] = []
+        parents: list[int] = []
         i, parent = start, -1
         while True:
             if labels[i] == -1:
                 labels[i], reached_from[i] = label, parent
                 order.append(i)
                 if is_core[i]:
-                    stack.extend((int(v), i) for v in neighborhoods[i] if labels[v] == -1)
-            if not stack:
+                    fresh = neighborhoods[i][labels[neighborhoods[i]] == -1]
+                    points.extend(fresh.tolist())
+                    parents.extend([i] * len(fresh))
+            if not points:
                 break
-            i, parent = stack.pop()
+            i, parent = points.pop(), parents.pop()
         label += 1
 
     kinds = np.where(is_core, CORE, np.where(labels >= 0, BORDER, NOISE))
