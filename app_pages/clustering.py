@@ -320,9 +320,10 @@ if cell.error is None:
 if len(data.feature_names) > 2:
     st.divider()
     st.subheader("Projections: the data has more than two features")
-    st.caption("Every picture above is drawn on the first two principal components. t-SNE "
+    st.caption("Every picture above is drawn on the first two principal components, coloured "
+               "here by the true groups if known, else by the open cell's clusters. t-SNE "
                "gives another picture of the same points; read its caveats.")
-    views.pca_panel(row)
+    views.pca_panel(row, cell)
     SETTINGS.widget("perplexity")
     if st.button("Run t-SNE", key="clustering_tsne_button", icon=":material/play_arrow:"):
         ss["clustering_tsne"] = (row.digest, ss["clustering_perplexity"])

@@ -283,10 +283,12 @@ def result_view(row: Row, cell: cl.Cell, name: str) -> None:
                      icon=":material/arrow_forward:")
 
 
-def pca_panel(row: Row) -> None:
-    """PCA of the open data set (only for more than two features)."""
+def pca_panel(row: Row, cell: cl.Cell) -> None:
+    """PCA of the open data set, coloured by its true groups or else by the open cell."""
     view = cl.pca_view(row.data.X)
-    labels = row.data.labels if row.data.labels is not None else np.zeros(len(row.data.X))
+    labels = row.data.labels if row.data.labels is not None else cell.labels
+    if labels is None:
+        labels = np.zeros(len(row.data.X), dtype=int)
     st.plotly_chart(charts.pca_figure(view, labels, feature_names=("",)),
                     key="clustering_pca_chart", theme=None)
 
