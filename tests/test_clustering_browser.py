@@ -70,7 +70,7 @@ def test_grid_and_every_method_view_on_the_standard_shapes(wide, app_url, artifa
 
 
 def test_a_click_on_a_grid_cell_opens_that_method_on_that_data(wide, app_url):
-    goto(wide, f"{app_url}/clustering", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?n=300", timeout=180_000)
     cell = 2 * 7 + 2  # third row (circles), HDBSCAN column (third of seven)
     where = """(idx) => {
         const gd = document.querySelector('.js-plotly-plot'), tr = gd._fullData[idx];
@@ -90,7 +90,7 @@ def test_a_click_on_a_grid_cell_opens_that_method_on_that_data(wide, app_url):
 
 
 def test_hdbscan_tree_colours_match_the_scatter_in_the_browser(wide, app_url, artifacts):
-    goto(wide, f"{app_url}/clustering?method=hdbscan&row=blobs", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?method=hdbscan&row=blobs&n=300", timeout=180_000)
     expect(wide.get_by_text("Same colours in both")).to_be_visible()
     colors = wide.evaluate("""() => {
         const plots = [...document.querySelectorAll('.js-plotly-plot')];
@@ -117,7 +117,7 @@ def test_hdbscan_tree_colours_match_the_scatter_in_the_browser(wide, app_url, ar
 
 
 def test_grid_and_views_on_an_uploaded_csv(wide, app_url, artifacts):
-    goto(wide, f"{app_url}/clustering", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?n=300", timeout=180_000)
     wide.get_by_text("Upload CSV", exact=True).click()
     settle(wide)
     wide.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(

@@ -38,7 +38,7 @@ def _assert_same(ours, theirs, X):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("init_params", INITS)
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_fit_equals_sklearn(covariance_type, init_params, seed):
     X = _data(seed)
     params = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,

@@ -18,8 +18,9 @@ CSV = ("width,height,depth,kind\n" + "".join(
 
 
 def open_page(query: dict | None = None) -> AppTest:
+    """The page as a link opens it; 300 points per shape (not 1,500) keep the suite quick."""
     at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in (query or {}).items():
+    for key, value in ({"n": "300"} | (query or {})).items():
         at.query_params[key] = value
     at.switch_page("app_pages/clustering.py")
     at.run()
