@@ -101,3 +101,13 @@ def test_any_override_value_gives_labels_or_a_message(method, value):
     assert (cell.labels is None) != (cell.error is None)
     if cell.labels is not None:
         assert cell.labels.shape == (40,)
+
+
+def test_rules_on_duplicated_points_give_an_answer_or_say_what_to_set():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), [40, 30, 30], axis=0)
+    row = GridData("dupes", "Three points, repeated", X, None)
+    dbscan = run_cell(row, METHODS["dbscan"])
+    assert dbscan.labels is None and "Set ε by hand" in dbscan.error
+    shift = run_cell(row, METHODS["mean_shift"])  # estimate_bandwidth gives 0 here
+    assert shift.error is None and shift.params["bandwidth"] > 0 and shift.n_clusters == 3
+    assert "distinct points" in shift.rule

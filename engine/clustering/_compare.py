@@ -207,7 +207,15 @@ def _dbscan_choice(X: Array) -> Choice:
     low = max(4, 2 * d)
     min_samples = min(int(np.clip(round(0.01 * n), low, max(low, 50))), n)
     curve = k_distance(X, min_samples)
-    eps = curve.eps if curve.eps > 0 else float(curve.distances[curve.distances > 0].min())
+    eps = curve.eps
+    if eps == 0:  # duplicates: at least min_samples copies of most points
+        positive = curve.distances[curve.distances > 0]
+        if positive.size == 0:
+            raise ValueError(
+                f"Every point has {min_samples - 1} or more exact duplicates, so the k-distance "
+                "curve is flat at 0 and gives no ε. Set ε by hand (any small number > 0)."
+            )
+        eps = float(positive.min())
     return Choice(
         {"eps": round_sig(eps), "min_samples": min_samples},
         f"min_samples = 1 % of the points, between 2 × features (at least 4) and 50 = "
@@ -259,6 +267,17 @@ def _mean_shift_choice(X: Array) -> Choice:
     n_sample = min(len(X), 500)
     estimate = estimate_bandwidth(X, quantile=BANDWIDTH_QUANTILE, n_samples=n_sample,
                                   random_state=0)  # fmt: skip
+    if estimate == 0:  # mostly duplicates: use the spacing of the distinct points instead
+        distinct = np.unique(X, axis=0)
+        if len(distinct) < 2:
+            raise ValueError("All points are identical: there is nothing to shift towards.")
+        nearest = NearestNeighbors(n_neighbors=2).fit(distinct).kneighbors(distinct)[0][:, 1]
+        bandwidth = round_sig(float(np.median(nearest)))
+        return Choice(
+            {"bandwidth": bandwidth, "bin_seeding": True},
+            f"bandwidth = {bandwidth:g}, the median distance between neighbouring distinct "
+            "points (estimate_bandwidth gave 0: most points are duplicates); bin seeding.",
+        )
     bandwidth = round_sig(float(estimate))
     return Choice(
         {"bandwidth": bandwidth, "bin_seeding": True},
