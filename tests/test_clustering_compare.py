@@ -111,3 +111,19 @@ def test_rules_on_duplicated_points_give_an_answer_or_say_what_to_set():
     shift = run_cell(row, METHODS["mean_shift"])  # estimate_bandwidth gives 0 here
     assert shift.error is None and shift.params["bandwidth"] > 0 and shift.n_clusters == 3
     assert "distinct points" in shift.rule
+
+
+def test_the_engine_package_imports_no_other_lab_and_no_display_library():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, engine.clustering\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')"
+        " or m.startswith(('engine.kmeans', 'engine.attention', 'engine.lloyd'))))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -12,6 +12,10 @@ types). The starts themselves come from scikit-learn's public ``KMeans`` and
 ``kmeans_plusplus``, called exactly as scikit-learn calls them, so the same seed draws the
 same start.
 
+One module, longer than most (about 600 lines), because the estimator, its records and the
+four covariance types' arithmetic are read together: each helper mirrors one scikit-learn
+function and the tests compare them as a whole.
+
 Shapes of a covariance, by ``covariance_type`` (K components, d features):
 ``"full"`` (K, d, d) · ``"tied"`` (d, d) · ``"diag"`` (K, d) · ``"spherical"`` (K,).
 
