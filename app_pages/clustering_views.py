@@ -22,6 +22,7 @@ from engine import clustering as cl
 
 VIEW_MAX_POINTS = 10_000
 MEAN_SHIFT_MAX_POINTS = 3_000
+SWEEP_MAX_POINTS = 1_500  # parameter sweeps refit several times: on a sample this size
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,10 +71,18 @@ def _birch(digest: str, _X: np.ndarray, threshold: float, branching_factor: int,
     rows = _sample_rows(len(_X), VIEW_MAX_POINTS)
     X = _X[rows]
     run = cl.birch_steps(X, threshold, branching_factor, k)
-    sweep_rows = _sample_rows(len(X), 1_500)
+    sweep = X[_sample_rows(len(X), SWEEP_MAX_POINTS)]
     thresholds = threshold * np.geomspace(0.25, 4.0, 7)
-    counts = cl.subcluster_counts(X[sweep_rows], thresholds, branching_factor)
-    return rows, run, thresholds, counts
+    counts = cl.subcluster_counts(sweep, thresholds, branching_factor)
+    branching = cl.branching_effects(sweep, threshold, [5, 10, 25, 50, 100])
+    return rows, run, thresholds, counts, branching
+
+
+@st.cache_data(max_entries=16, scope="session", show_spinner="Trying other sizes…")
+def _hdbscan_sizes(digest: str, _X: np.ndarray, min_cluster_size: int):
+    X = _X[_sample_rows(len(_X), SWEEP_MAX_POINTS)]
+    sizes = sorted({max(2, min_cluster_size // 2), min_cluster_size, 2 * min_cluster_size})
+    return cl.size_effects(X, sizes, [1, 5, None])
 
 
 @st.cache_data(max_entries=16, scope="session", show_spinner="Climbing from every seed…")
@@ -162,6 +171,11 @@ def hdbscan_view(row: Row, cell: cl.Cell) -> None:
                              key="clustering_hdbscan_mst", theme=None)
     bottom_right.plotly_chart(charts.single_linkage_figure(run), key="clustering_hdbscan_slt",
                               theme=None)
+    st.markdown("**min_cluster_size and min_samples:** a larger min_cluster_size merges small "
+                "clusters into their parents; a larger min_samples makes sparse points noise.")
+    st.dataframe(_hdbscan_sizes(row.digest, row.data.X, run.min_cluster_size),
+                 hide_index=True, column_config={"noise": st.column_config.NumberColumn(
+                     format="percent")})
     st.caption(f"Core distance = distance to the {run.min_samples}-th nearest neighbour. "
                "Mutual reachability of a and b = max(core(a), core(b), d(a, b)): sparse points "
                "are pushed away from everything. Cutting the spanning tree's longest edges "
@@ -171,7 +185,7 @@ def hdbscan_view(row: Row, cell: cl.Cell) -> None:
 def birch_view(row: Row, cell: cl.Cell) -> None:
     p = cell.params
     try:
-        rows, run, thresholds, counts = _birch(row.digest, row.data.X, p["threshold"],
+        rows, run, thresholds, counts, branching = _birch(row.digest, row.data.X, p["threshold"],
                                                p["branching_factor"], p["n_clusters"])
     except ValueError as exc:
         st.error(md_text(exc), icon=":material/error:")
@@ -191,6 +205,9 @@ def birch_view(row: Row, cell: cl.Cell) -> None:
         f"{run.n_subclusters} subcluster centroids (◆) are grouped into {p['n_clusters']} "
         "clusters by Ward's method; each point takes its nearest centroid's cluster."
     )
+    right.dataframe(branching, hide_index=True)
+    right.caption("A larger branching factor gives wider, shallower trees; on "
+                  f"≤ {SWEEP_MAX_POINTS:,} points, with this threshold.")
 
 
 def _in_plane(row: Row, run: cl.BirchRun) -> cl.BirchRun:

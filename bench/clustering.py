@@ -78,10 +78,12 @@ def views(repeats: int) -> None:
         "DBSCAN (growth order + k-distance)": lambda: (
             cl.dbscan_steps(X, p["dbscan"]["eps"], p["dbscan"]["min_samples"]),
             cl.k_distance(X, p["dbscan"]["min_samples"])),
-        "HDBSCAN (fit + MST + trees)": lambda: cl.hdbscan_steps(X, mcs),
-        "BIRCH (tree + global step + threshold sweep on 1,500)": lambda: (
+        "HDBSCAN (fit + MST + trees + size sweep on 1,500)": lambda: (
+            cl.hdbscan_steps(X, mcs), cl.size_effects(X[:1500], [50, 100, 200], [1, 5, None])),
+        "BIRCH (tree + global step + threshold and branching sweeps on 1,500)": lambda: (
             cl.birch_steps(X, p["birch"]["threshold"], 50, p["birch"]["n_clusters"]),
-            cl.subcluster_counts(X[:1500], p["birch"]["threshold"] * np.geomspace(0.25, 4, 7))),
+            cl.subcluster_counts(X[:1500], p["birch"]["threshold"] * np.geomspace(0.25, 4, 7)),
+            cl.branching_effects(X[:1500], p["birch"]["threshold"], [5, 10, 25, 50, 100])),
         "Mean-Shift (bin seeding, 3,000-point sample)": lambda: cl.MeanShift(
             p["mean_shift"]["bandwidth"], bin_seeding=True).fit(X[:3000]),
         "GMM (EM K=5 full + BIC/AIC table on 3,000)": lambda: (

@@ -8,10 +8,12 @@ from sklearn.decomposition import PCA
 
 from engine.clustering import (
     birch_steps,
+    branching_effects,
     dbscan_steps,
     hdbscan_steps,
     k_distance,
     pca_view,
+    size_effects,
     subcluster_counts,
     tsne_run,
 )
@@ -198,3 +200,21 @@ def test_tsne_samples_above_its_cap_and_checks_perplexity():
     assert len(run.rows) == 100 and run.snapshots[-1].shape == (100, 2)
     with pytest.raises(ValueError, match="perplexity = 200"):
         tsne_run(X, perplexity=200)
+
+
+def test_hdbscan_size_effects_match_direct_fits():
+    X = SETS["blobs"]
+    rows = size_effects(X, [5, 30], [1, None, 10_000])
+    assert [(r["min_cluster_size"], r["min_samples"]) for r in rows] == [(5, 1), (5, 5),
+                                                                         (30, 1), (30, 30)]
+    for r in rows:
+        labels = HDBSCAN(min_cluster_size=r["min_cluster_size"], min_samples=r["min_samples"],
+                         copy=True).fit(X).labels_
+        assert r["clusters"] == labels.max() + 1
+        assert r["noise"] == pytest.approx((labels == -1).mean())
+
+
+def test_birch_branching_factor_shapes_the_tree():
+    rows = branching_effects(SETS["blobs"], 0.2, [3, 50])
+    narrow, wide = rows
+    assert narrow["depth"] > wide["depth"] and narrow["leaves"] > wide["leaves"]

@@ -22,7 +22,7 @@ of the grid is added by the page (``app_pages/clustering_methods.py``).
 >>> from engine.clustering import GaussianMixture, MeanShift
 """
 
-from engine.clustering._birch import BirchRun, birch_steps, subcluster_counts
+from engine.clustering._birch import BirchRun, birch_steps, branching_effects, subcluster_counts
 from engine.clustering._compare import (
     GRID_SAMPLES,
     K_RANGE,
@@ -46,7 +46,7 @@ from engine.clustering._gaussian_mixture import (
     SingularCovarianceError,
     information_criteria,
 )
-from engine.clustering._hdbscan import CondensedTree, HdbscanRun, hdbscan_steps
+from engine.clustering._hdbscan import CondensedTree, HdbscanRun, hdbscan_steps, size_effects
 from engine.clustering._mean_shift import MeanShift, ModeMerge
 from engine.clustering._projection import (
     TSNE_CAVEATS,
@@ -82,6 +82,7 @@ __all__ = [
     "SingularCovarianceError",
     "TsneRun",
     "birch_steps",
+    "branching_effects",
     "compare",
     "dbscan_steps",
     "grid_datasets",
@@ -92,6 +93,7 @@ __all__ = [
     "pca_view",
     "run_cell",
     "silhouette_k",
+    "size_effects",
     "subcluster_counts",
     "tsne_run",
 ]

@@ -198,3 +198,16 @@ def check_branching_factor(branching_factor: object) -> None:
             f"branching_factor = {branching_factor!r} must be a whole number >= 2: the most "
             "entries a tree node holds before it splits."
         )
+
+
+def branching_effects(
+    X: npt.ArrayLike, threshold: float, branching_factors: list[int]
+) -> list[dict[str, int]]:
+    """Subclusters, leaves and depth of the CF-tree for each branching factor."""
+    X = np.asarray(X, dtype=np.float64)
+    rows = []
+    for b in branching_factors:
+        run = birch_steps(X, threshold, b, None)
+        rows.append({"branching_factor": b, "subclusters": run.n_subclusters,
+                     "leaves": run.n_leaves, "depth": run.depth})  # fmt: skip
+    return rows

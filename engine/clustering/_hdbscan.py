@@ -374,3 +374,24 @@ def _linkage_of(model: HDBSCAN) -> Array:
             f"{fields}; engine/clustering/_hdbscan.py needs updating for it."
         )
     return np.column_stack([tree[f].astype(np.float64) for f in fields])
+
+
+def size_effects(
+    X: npt.ArrayLike, min_cluster_sizes: list[int], min_samples_values: list[int | None]
+) -> list[dict[str, float]]:
+    """Clusters and noise share of scikit-learn's HDBSCAN for each pair of sizes.
+
+    One row per (min_cluster_size, min_samples): how coarse the clusters are, and how much
+    is called noise. Pairs out of range for the data are skipped.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    rows = []
+    for mcs in min_cluster_sizes:
+        for ms in min_samples_values:
+            if not 2 <= mcs <= len(X) or (ms is not None and not 1 <= ms <= len(X)):
+                continue
+            labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(X).labels_
+            rows.append({"min_cluster_size": mcs, "min_samples": mcs if ms is None else ms,
+                         "clusters": int(labels.max()) + 1,
+                         "noise": float((labels == -1).mean())})  # fmt: skip
+    return rows
