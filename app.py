@@ -32,6 +32,12 @@ PAGES = [
         url_path="kmeans",
     ),
     st.Page(
+        "app_pages/clustering.py",
+        title="Clustering family lab",
+        icon=":material/bubble_chart:",
+        url_path="clustering",
+    ),
+    st.Page(
         "app_pages/attention.py",
         title="Attention lab",
         icon=":material/grid_on:",
@@ -49,8 +55,9 @@ PAGES = [
 # widget values back before any page runs keeps them, so a student who visits another
 # page finds the lab as they left it. Uploaders and buttons (download buttons too) cannot
 # be written to: their keys carry one of these words, which tests/test_layering.py checks;
-# the pages keep the data and results those produced in their own session state.
-UNWRITABLE_KEY_WORDS = ("upload", "button", "retrain", "download", "dl")
+# the pages keep the data and results those produced in their own session state. Charts
+# that report a selection (on_select) are read-only too: "select".
+UNWRITABLE_KEY_WORDS = ("upload", "button", "retrain", "download", "dl", "select")
 LAB_PREFIXES = ("kmeans_", "attention_", "clustering_", "fusion_")
 _UNWRITABLE = re.compile(rf"_({'|'.join(UNWRITABLE_KEY_WORDS)})(_|$)")
 for key in list(st.session_state):

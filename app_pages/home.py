@@ -33,7 +33,21 @@ with right, st.container(border=True):
         "app_pages/attention.py", label="Open the Attention lab", icon=":material/arrow_forward:"
     )
 
-with st.container(border=True):
+left, right = st.columns(2)
+with left, st.container(border=True):
+    st.subheader(":material/bubble_chart: Clustering family")
+    st.markdown(
+        "K-means beside DBSCAN, HDBSCAN, BIRCH, Mean-Shift and Gaussian mixtures on the same "
+        "data sets, each with a default chosen from the data, then inside each method: "
+        "clusters growing from core points, HDBSCAN's trees, BIRCH's subclusters, seeds "
+        "climbing to their modes, EM iteration by iteration."
+    )
+    st.page_link(
+        "app_pages/clustering.py",
+        label="Open the Clustering family lab",
+        icon=":material/arrow_forward:",
+    )
+with right, st.container(border=True):
     st.subheader(":material/hub: Fusion: clustering meets deep learning")
     st.markdown(
         "**Clustered attention** (Vyas et al., 2020): group a transformer's queries with K-means "

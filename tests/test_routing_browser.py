@@ -13,9 +13,15 @@ from serving import serve_app
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize(
-    ("path", "heading"), [("kmeans", "K-means lab"), ("attention", "Attention lab")]
-)
+LABS = {
+    "kmeans": "K-means lab",
+    "clustering": "Clustering family lab",
+    "attention": "Attention lab",
+    "fusion": "Fusion lab",
+}
+
+
+@pytest.mark.parametrize(("path", "heading"), list(LABS.items()))
 def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading):
     with serve_app() as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -23,7 +29,7 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
         goto(page, f"{url}/{path}")
         assert heading in page.locator("h1").first.inner_text()
         nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-        assert "Home" in nav and "K-means lab" in nav and "Attention lab" in nav
+        assert "Home" in nav and all(title in nav for title in LABS.values())
         assert page.title() != path  # app.py's page config ran
         assert exceptions(page) == []
         assert page.get_by_role("dialog").all_inner_texts() == []

@@ -8,7 +8,9 @@ pytestmark = pytest.mark.browser
 PAGES = {
     "": "Clustering & Attention Lab",
     "kmeans": "K-means",
+    "clustering": "Clustering",
     "attention": "Attention",
+    "fusion": "Fusion",
 }
 
 
@@ -26,4 +28,4 @@ def test_home_links_to_every_lab(page, app_url):
     hrefs = page.locator('[data-testid="stPageLink"] a').evaluate_all(
         "els => els.map(e => new URL(e.href).pathname)"
     )
-    assert "/kmeans" in hrefs and "/attention" in hrefs
+    assert {f"/{path}" for path in PAGES if path} <= set(hrefs)

@@ -1,0 +1,343 @@
+"""Clustering-family lab: K-means, DBSCAN, HDBSCAN, BIRCH, Mean-Shift and GMM side by side,
+then inside each one.
+
+Reads top to bottom like the page: data in (sidebar), the grid of data sets × methods, the
+opened cell's own view, projections for data with more than two features. The engine does
+the computing (``engine.clustering``; the K-means column through
+``app_pages/clustering_methods.py``), ``charts.clustering`` draws, and
+``app_pages/clustering_views.py`` holds each method's view.
+
+State lives in ``st.session_state`` under ``clustering_*`` keys: the last good data, the
+open cell and each cell's parameter overrides survive reruns and visits to other pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages import clustering_views as views
+from app_pages.clustering_methods import COLUMNS
+from app_pages.components.params import Param, ParamTable, query_lists
+from app_pages.components.text import md_text
+from charts import clustering as charts
+from engine import clustering as cl
+from engine import data as data_io
+
+COLUMN = {m.key: m for m in COLUMNS}
+SOURCES = ("Standard shapes", "Sample table", "Upload CSV")
+GRID_MAX_POINTS = 10_000
+
+SETTINGS = ParamTable("clustering_", (
+    Param("n_samples", "n", "Points per shape", cl.GRID_SAMPLES, int, low=100, high=5_000,
+          step=100, help="Every standard shape gets this many points."),
+    Param("seed", "seed", "Data seed", 0, int, low=0, high=2**31 - 1),
+    Param("method", "method", "Method", "dbscan", str, choices=tuple(COLUMN),
+          format_func=lambda k: COLUMN[k].name),
+    Param("perplexity", "perp", "t-SNE perplexity", 30.0, float, low=2.0, high=100.0, step=1.0),
+))
+
+# Override widgets: deliberately loose bounds, so a bad value (ε = 0, K > N) reaches the
+# method and comes back as that cell's message, as it would from a notebook.
+OVERRIDES = ParamTable("clustering_ovr_", (
+    Param("eps", None, "ε (eps)", 0.5, float, low=0.0, step=0.01, format="%.4g"),
+    Param("min_samples", None, "min_samples", 5, int, low=0, high=1_000_000),
+    Param("min_cluster_size", None, "min_cluster_size", 15, int, low=0, high=1_000_000),
+    Param("threshold", None, "threshold", 0.5, float, low=0.0, step=0.01, format="%.4g"),
+    Param("branching_factor", None, "branching_factor", 50, int, low=0, high=10_000),
+    Param("bandwidth", None, "bandwidth", 1.0, float, low=0.0, step=0.05, format="%.4g"),
+    Param("bin_seeding", None, "Seed from a grid (bin_seeding)", True, bool),
+    Param("n_components", None, "n_components (K)", 3, int, low=0, high=100_000),
+    Param("covariance_type", None, "covariance_type", "full", str,
+          choices=cl.COVARIANCE_TYPES),
+    Param("n_clusters", None, "n_clusters (K)", 3, int, low=0, high=100_000),
+))
+
+
+@dataclass(frozen=True, eq=False)
+class DataIn:
+    """What the data panel hands the page: the grid's rows and their features' names."""
+
+    rows: tuple[cl.GridData, ...]
+    feature_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------------- caches
+
+
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
+def standard_rows(n_samples: int, seed: int) -> tuple[cl.GridData, ...]:
+    return cl.grid_datasets(n_samples, seed)
+
+
+@st.cache_data(max_entries=4, scope="session", show_spinner="Reading the file…")
+def read_upload(digest: str, _content: bytes, filename: str) -> data_io.CsvTable:
+    return data_io.read_csv_bytes(_content, filename=filename)
+
+
+@st.cache_data(max_entries=600, ttl="1h", show_spinner=False)
+def grid_cell(digest: str, _row: cl.GridData, method: str, overrides: tuple) -> cl.Cell:
+    """One cell, keyed on the full-content digest of its data and its parameters."""
+    return cl.run_cell(_row, COLUMN[method], dict(overrides))
+
+
+@st.cache_data(max_entries=8, scope="session", show_spinner=False)
+def plane_of(digest: str, _X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    if _X.shape[1] <= 2:
+        plane = _X if _X.shape[1] == 2 else np.column_stack([_X[:, 0], np.zeros(len(_X))])
+        return plane, None
+    view = cl.pca_view(_X)
+    return view.points, view.components
+
+
+def tsne(digest: str, X: np.ndarray, perplexity: float) -> cl.TsneRun:
+    """t-SNE with a progress bar; the last run is kept in this session (one at a time)."""
+    held = ss.get("clustering_tsne_run")
+    if held is not None and held[0] == (digest, perplexity):
+        return held[1]
+    bar = st.progress(0.0, text="t-SNE: optimising…")
+    run = cl.tsne_run(X, perplexity,
+                      on_progress=lambda f: bar.progress(f, text=f"t-SNE: {f:.0%}"))
+    bar.empty()
+    ss["clustering_tsne_run"] = ((digest, perplexity), run)
+    return run
+
+
+# ----------------------------------------------------------------------------- data in
+
+
+def data_input() -> DataIn | None:
+    """The sidebar's data choices → the grid's rows, or None (messages shown here).
+
+    TO BE REPLACED by the shared data panel, ``app_pages/components/data_panel.py``, when it
+    lands (issue 13: one component for the K-means lab and this one). Until then this is the
+    only place the page reads data: generated shapes, sample tables and CSV uploads through
+    ``engine.data``.
+    """
+    source = st.radio("Where the points come from", SOURCES, key="clustering_source")
+    if source == "Standard shapes":
+        SETTINGS.widget("n_samples")
+        SETTINGS.widget("seed")
+        rows = standard_rows(ss["clustering_n_samples"], ss["clustering_seed"])
+        return DataIn(rows, ("x1", "x2"))
+    standardize = st.toggle("Standardise features", key="clustering_standardize",
+                            help="Rescale each feature to mean 0 and standard deviation 1.")
+    if source == "Sample table":
+        name = st.selectbox("Table (ships with scikit-learn)", list(data_io.SAMPLES),
+                            key="clustering_sample",
+                            format_func=lambda k: data_io.SAMPLES[k].title)
+        ds = data_io.load_sample(name)
+        frame = pd.DataFrame(ds.X, columns=list(ds.feature_names))
+        f = data_io.prepare_features(frame, list(ds.feature_names), standardize=standardize)
+        return DataIn((cl.GridData(name, ds.title, f.X, ds.labels),), ds.feature_names)
+    uploaded = st.file_uploader("CSV file", key="clustering_upload")
+    if uploaded is None:
+        st.info("Choose a CSV file to cluster.", icon=":material/upload_file:")
+        return None
+    content = uploaded.getvalue()
+    digest = hashlib.blake2b(content, digest_size=16).hexdigest()
+    table = read_upload(digest, content, uploaded.name)
+    numeric = data_io.numeric_columns(table.frame)
+    columns = st.multiselect("Columns to cluster", numeric, default=numeric,
+                             key=f"clustering_columns_{digest}")
+    label_choices = ["(none)"] + [c for c in data_io.label_columns(table.frame)
+                                  if c not in columns]
+    label = st.selectbox("True labels (optional, for the adjusted Rand index)", label_choices,
+                         key=f"clustering_label_{digest}")
+    f = data_io.prepare_features(table.frame, columns, standardize=standardize,
+                                 label_column=None if label == "(none)" else label)
+    notes = list(table.notes)
+    if f.n_dropped:
+        notes.append(f"{f.n_dropped:,} rows with missing values were dropped.")
+    X, y = f.X, f.labels
+    if len(X) > GRID_MAX_POINTS:
+        keep = np.sort(np.random.default_rng(0).choice(len(X), GRID_MAX_POINTS, replace=False))
+        X, y = X[keep], None if y is None else y[keep]
+        notes.append(f"The grid runs on a random sample of {GRID_MAX_POINTS:,} of the "
+                     f"{len(f.X):,} rows.")
+    return DataIn((cl.GridData("upload", uploaded.name, X, y),), f.feature_names, tuple(notes))
+
+
+# ----------------------------------------------------------------------------- state & URL
+
+ss = st.session_state
+for p in SETTINGS:
+    ss.setdefault(SETTINGS.key(p.name), p.default)
+ss.setdefault("clustering_overrides", {})
+ss.setdefault("clustering_source", SOURCES[0])
+ss.setdefault("clustering_standardize", True)
+url_notice = None
+if not ss.get("clustering_url_read"):
+    ss["clustering_url_read"] = True
+    read = SETTINGS.from_url(query_lists(st.query_params), known={"row"})
+    for name, value in read.values.items():
+        ss[SETTINGS.key(name)] = value
+    if "row" in st.query_params:
+        ss["clustering_row"] = st.query_params["row"]
+    url_notice = read.notice()
+
+st.title("Clustering family lab")
+st.caption("Six ways to find groups, on the same data: each cell is one method on one data "
+           "set with a default chosen from the data (the rule is stated below). Click a cell "
+           "to see what happens inside that method.")
+messages = st.container()
+if url_notice:
+    messages.warning(md_text(url_notice), icon=":material/link_off:")
+
+with st.sidebar:
+    st.header("1 · Data")
+    try:
+        candidate = data_input()
+    except data_io.DataError as exc:
+        candidate = None
+        messages.error(md_text(exc) + "  \nThe data already on the page is kept.",
+                       icon=":material/error:")
+    if candidate is not None:
+        ss["clustering_data"] = candidate
+data: DataIn | None = ss.get("clustering_data")
+if data is None:
+    st.info("Generate the standard shapes, pick a sample table or upload a CSV file to start.")
+    st.stop()
+for note in data.notes:
+    messages.caption(md_text(note))
+
+# ----------------------------------------------------------------------------- the grid
+
+names = [row.name for row in data.rows]
+if ss.get("clustering_row") not in names:
+    ss["clustering_row"] = names[1] if len(names) > 1 else names[0]  # moons: the classic contrast
+click = (ss.get("clustering_grid_select") or {}).get("selection", {}).get("points", [])
+if click and click != ss.get("clustering_grid_seen"):  # a click on a cell opens it
+    ss["clustering_grid_seen"] = click
+    trace = click[0]["curve_number"]
+    ss["clustering_row"] = names[trace // len(COLUMNS)]
+    ss["clustering_method"] = COLUMNS[trace % len(COLUMNS)].key
+
+overrides: dict = ss["clustering_overrides"]
+digests = [data_io.content_digest(row.X) for row in data.rows]
+cells, bar = [], None
+for row, digest in zip(data.rows, digests, strict=True):
+    line = []
+    for method in COLUMNS:
+        if bar is None:
+            bar = st.progress(0.0, text="Computing the grid…")
+        extra = tuple(sorted(overrides.get((row.name, method.key), {}).items()))
+        line.append(grid_cell(digest, row, method.key, extra))
+        done = (len(cells) * len(COLUMNS) + len(line)) / (len(data.rows) * len(COLUMNS))
+        bar.progress(done, text=f"{method.name} on {row.title}")
+    cells.append(line)
+if bar is not None:
+    bar.empty()
+
+planes = [plane_of(d, row.X) for row, d in zip(data.rows, digests, strict=True)]
+grid = charts.grid_figure([(row.title, plane) for row, (plane, _) in zip(data.rows, planes,
+                                                                           strict=True)],
+                          cells, [m.name for m in COLUMNS],
+                          cell_height=210 if len(data.rows) > 1 else 300)
+st.plotly_chart(grid, key="clustering_grid_select", on_select="rerun", selection_mode="points",
+                theme=None, config={"displayModeBar": False})
+score = "adjusted Rand index vs the true groups (noise counts as a group)"
+st.caption(f"Each cell: the **score** ({score}; silhouette where no groups are known), the "
+           "number of clusters, the share of points left as noise (grey) and the fit time "
+           "alone, on this server.")
+for row, line in zip(data.rows, cells, strict=True):
+    for cell in line:
+        if cell.error:
+            messages.warning(f"**{COLUMN[cell.method].name} on {md_text(row.title)}:** "
+                             f"{md_text(cell.error)}", icon=":material/warning:")
+
+with st.expander("The default rule of every cell"):
+    st.dataframe(pd.DataFrame([
+        {"data": row.title, "method": COLUMN[c.method].name, "rule": c.rule,
+         "fit (s)": round(c.seconds, 3), "rule (s)": round(c.choose_seconds, 3)}
+        for row, line in zip(data.rows, cells, strict=True) for c in line
+    ]), hide_index=True, key="clustering_rules_table")
+
+# ----------------------------------------------------------------------------- one cell
+
+st.divider()
+c1, c2 = st.columns(2)
+c1.selectbox("Data set", names, key="clustering_row",
+             format_func=lambda n: data.rows[names.index(n)].title)
+SETTINGS.widget("method", c2)
+r = names.index(ss["clustering_row"])
+method = COLUMN[ss["clustering_method"]]
+cell = cells[r][[m.key for m in COLUMNS].index(method.key)]
+row = views.Row(data.rows[r], digests[r], planes[r][0],
+                ("x1", "x2") if planes[r][1] is None else ("PC1", "PC2"), planes[r][1])
+st.query_params.from_dict(SETTINGS.to_url({n: ss[SETTINGS.key(n)] for n in
+                                           ("n_samples", "seed", "method", "perplexity")})
+                          | {"row": ss["clustering_row"]})
+
+st.subheader(f"{method.name} on {md_text(row.data.title)}")
+st.markdown(f"**Rule:** {md_text(cell.rule)}")
+if cell.error:
+    st.error(md_text(cell.error) + "  \nChange the parameters below, or go back to the rule.",
+             icon=":material/error:")
+else:
+    m = st.columns(4)
+    m[0].metric("Clusters", cell.n_clusters)
+    m[1].metric("Noise", f"{cell.noise_share:.0%}")
+    m[2].metric("Score", cell.score_text)
+    m[3].metric("Fit time", f"{cell.seconds:.3f} s")
+    for note in cell.notes:
+        st.caption(md_text(note))
+
+with st.expander("Change this cell's parameters"), st.form("clustering_override_form"):
+    shown = [n for n in method.param_names if n in {p.name for p in OVERRIDES}]
+    if ss.get("clustering_override_cell") != (row.data.name, method.key):
+        ss["clustering_override_cell"] = (row.data.name, method.key)
+        for name in shown:  # start from the values the cell used
+            value = cell.params.get(name)
+            if value is not None:
+                ss[OVERRIDES.key(name)] = value
+    if method.key == "hdbscan":
+        shown = [n for n in shown if n != "min_samples"]
+    for name in shown:
+        OVERRIDES.widget(name)
+    left, right = st.columns(2)
+    if left.form_submit_button("Apply to this cell", type="primary"):
+        overrides[(row.data.name, method.key)] = {n: ss[OVERRIDES.key(n)] for n in shown}
+        st.rerun()
+    if right.form_submit_button("Back to the default rule"):
+        overrides.pop((row.data.name, method.key), None)
+        ss.pop("clustering_override_cell", None)
+        st.rerun()
+
+if cell.error is None:
+    if method.key in views.VIEWS:
+        views.VIEWS[method.key](row, cell)
+    else:
+        views.result_view(row, cell, method.name)
+
+# ----------------------------------------------------------------------------- projections
+
+if len(data.feature_names) > 2:
+    st.divider()
+    st.subheader("Projections: the data has more than two features")
+    st.caption("Every picture above is drawn on the first two principal components, coloured "
+               "here by the true groups if known, else by the open cell's clusters. t-SNE "
+               "gives another picture of the same points; read its caveats.")
+    views.pca_panel(row, cell)
+    SETTINGS.widget("perplexity")
+    if st.button("Run t-SNE", key="clustering_tsne_button", icon=":material/play_arrow:"):
+        ss["clustering_tsne"] = (row.digest, ss["clustering_perplexity"])
+    if ss.get("clustering_tsne") == (row.digest, ss["clustering_perplexity"]):
+        try:
+            run = tsne(row.digest, row.data.X, ss["clustering_perplexity"])
+        except ValueError as exc:
+            st.error(md_text(exc), icon=":material/error:")
+        else:
+            labels = row.data.labels if row.data.labels is not None else cell.labels
+            st.plotly_chart(charts.tsne_figure(run, labels if labels is not None else
+                                               np.zeros(len(row.data.X), int)),
+                            key="clustering_tsne_chart", theme=None)
+            if len(run.rows) < len(row.data.X):
+                st.caption(f"t-SNE ran on a random sample of {len(run.rows):,} points.")
+            for caveat in cl.TSNE_CAVEATS:
+                st.markdown(f"- {caveat}")
