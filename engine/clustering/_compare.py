@@ -62,7 +62,7 @@ GRID_SAMPLES = 1_500
 GRID_MAX_POINTS = 10_000
 """A row with more points is run on a random sample of this many (:func:`grid_row`)."""
 GRID_MIN_POINTS = 3
-"""Fewest points a row may have: PCA and the scores need three."""
+"""Fewest points a row may have: a silhouette needs two clusters and more points than that."""
 GRID_SHAPES = ("blobs", "moons", "circles", "anisotropic", "varied", "overlapping", "uniform")
 """The standard rows (``engine.data`` shapes): the K-means lab's, overlapping Gaussians, and
 uniform noise, the structureless null set on which every cluster found is an artefact."""
@@ -167,12 +167,8 @@ def grid_row(data: Dataset, max_points: int = GRID_MAX_POINTS) -> Dataset:
     in its notes that it is a sample. Raises :class:`~engine.data.DataError` when there are
     fewer than ``GRID_MIN_POINTS`` points.
     """
+    check_grid_data(data)
     n = data.n_samples
-    if n < GRID_MIN_POINTS:
-        raise DataError(
-            f"There are {n:,} points: comparing clustering methods needs at least "
-            f"{GRID_MIN_POINTS}. Use more rows, or columns with fewer missing values."
-        )
     if n <= max_points:
         return data
     keep = np.sort(np.random.default_rng(0).choice(n, size=max_points, replace=False))
@@ -185,6 +181,15 @@ def grid_row(data: Dataset, max_points: int = GRID_MAX_POINTS) -> Dataset:
         notes=(*data.notes, f"The grid runs on a random sample of {max_points:,} of the "
                             f"{n:,} points."),
     )  # fmt: skip
+
+
+def check_grid_data(data: Dataset) -> None:
+    """Raise :class:`~engine.data.DataError` unless ``data`` has ``GRID_MIN_POINTS`` points."""
+    if data.n_samples < GRID_MIN_POINTS:
+        raise DataError(
+            f"There are {data.n_samples:,} points: comparing clustering methods needs at "
+            f"least {GRID_MIN_POINTS}. Use more rows, or columns with fewer missing values."
+        )
 
 
 # ----------------------------------------------------------------------------- rules
