@@ -90,7 +90,6 @@ def views(repeats: int) -> None:
             cl.GaussianMixture(5, random_state=0).fit(X),
             cl.information_criteria(X[:3000], range(1, 9))),
     }
-    cl.hdbscan_steps(X[:200], 5)  # compile the spanning-tree kernel once (cached on disk)
     print(f"\n## Each method's view on 10,000 points ({load()})")
     print("| view | median | max |\n|---|---|---|")
     with threadpool_limits(limits=1):
