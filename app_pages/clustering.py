@@ -133,7 +133,7 @@ SETTINGS.keep(ss)
 ss.setdefault("clustering_overrides", {})
 
 st.title("Clustering family lab")
-st.caption("Six ways to find groups, on the same data: each cell is one method on one data "
+st.caption("Seven ways to find groups, on the same data: each cell is one method on one data "
            "set with a default chosen from the data (the rule is stated below). Click a cell "
            "to see what happens inside that method.")
 messages = st.container()
@@ -143,9 +143,10 @@ if link_notice:
 with st.sidebar:
     data = DATA.show(messages, check=cl.check_grid_data)
     if DATA.source == SHAPES:
-        st.caption(f"{len(cl.GRID_SHAPES)} data sets, one grid row each: the K-means lab's "
-                   "shapes, overlapping Gaussians and uniform noise (no structure at all). "
-                   "Generate, pick a table or upload a CSV to put your own data in the grid.")
+        st.caption(f"One grid row for each of {len(cl.GRID_SHAPES)} data sets: the K-means "
+                   "lab's shapes, overlapping Gaussians and uniform noise (no structure at "
+                   "all). Generate, pick a table or upload a CSV to put your own data in the "
+                   "grid.")
         SETTINGS.widget("n_samples")
         SETTINGS.widget("seed")
         ss["clustering_rows"] = standard_rows(ss["clustering_n_samples"], ss["clustering_seed"],
