@@ -1,20 +1,19 @@
 """Clustering-family lab: K-means, DBSCAN, HDBSCAN, BIRCH, Mean-Shift and GMM side by side,
 then inside each one.
 
-Reads top to bottom like the page: data in (sidebar), the grid of data sets × methods, the
-opened cell's own view, projections for data with more than two features. The engine does
-the computing (``engine.clustering``; the K-means column through
-``app_pages/clustering_methods.py``), ``charts.clustering`` draws, and
-``app_pages/clustering_views.py`` holds each method's view.
+Reads top to bottom like the page: data in (the shared data panel,
+``app_pages/components/data_panel.py``, with this lab's own source first: the standard
+shapes, one grid row each), the grid of data sets × methods, the opened cell's own view,
+projections for data with more than two features. The engine does the computing
+(``engine.clustering``; the K-means column through ``app_pages/clustering_methods.py``),
+``charts.clustering`` draws, and ``app_pages/clustering_views.py`` holds each method's view.
 
-State lives in ``st.session_state`` under ``clustering_*`` keys: the last good data, the
-open cell and each cell's parameter overrides survive reruns and visits to other pages.
+State lives in ``st.session_state`` under ``clustering_*`` keys: the grid's last rows, the
+open cell and each cell's parameter overrides survive reruns and visits to other pages; the
+data panel keeps its own last good data under the same prefix.
 """
 
 from __future__ import annotations
-
-import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,20 +21,24 @@ import streamlit as st
 
 from app_pages import clustering_views as views
 from app_pages.clustering_methods import COLUMNS
-from app_pages.components.params import Param, ParamTable, query_lists
+from app_pages.components.data_panel import DataPanel
+from app_pages.components.params import Param, ParamTable, query_lists, read_link
 from app_pages.components.text import md_text
 from charts import clustering as charts
 from engine import clustering as cl
 from engine import data as data_io
 
 COLUMN = {m.key: m for m in COLUMNS}
-SOURCES = ("Standard shapes", "Sample table", "Upload CSV")
-GRID_MAX_POINTS = 10_000
+SHAPES = "Standard shapes"
+# "1 · Data": the standard shapes (the whole grid), or one data set of the user's own from
+# the panel every lab shares: generated, a sample table or an uploaded CSV (one grid row).
+DATA = DataPanel("clustering_", lab_source=(SHAPES, "shapes"))
 
 SETTINGS = ParamTable("clustering_", (
-    Param("n_samples", "n", "Points per shape", cl.GRID_SAMPLES, int, low=100, high=5_000,
+    Param("n_samples", "pts", "Points per shape", cl.GRID_SAMPLES, int, low=100, high=5_000,
           step=100, help="Every standard shape gets this many points."),
-    Param("seed", "seed", "Data seed", 0, int, low=0, high=2**31 - 1),
+    Param("seed", "seed", "Data seed", 0, int, low=0, high=2**31 - 1,
+          help="The same seed draws the same points."),
     Param("method", "method", "Method", "dbscan", str, choices=tuple(COLUMN),
           format_func=lambda k: COLUMN[k].name),
     Param("perplexity", "perp", "t-SNE perplexity", 30.0, float, low=2.0, high=100.0, step=1.0),
@@ -58,31 +61,24 @@ OVERRIDES = ParamTable("clustering_ovr_", (
 ))
 
 
-@dataclass(frozen=True, eq=False)
-class DataIn:
-    """What the data panel hands the page: the grid's rows and their features' names."""
-
-    rows: tuple[cl.GridData, ...]
-    feature_names: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-
-
 # ----------------------------------------------------------------------------- caches
 
 
 @st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
-def standard_rows(n_samples: int, seed: int) -> tuple[cl.GridData, ...]:
-    return cl.grid_datasets(n_samples, seed)
+def standard_rows(n_samples: int, seed: int, standardize: bool) -> tuple[data_io.Dataset, ...]:
+    rows = cl.grid_datasets(n_samples, seed)
+    return tuple(r.with_standardized_features() for r in rows) if standardize else rows
 
 
-@st.cache_data(max_entries=4, scope="session", show_spinner="Reading the file…")
-def read_upload(digest: str, _content: bytes, filename: str) -> data_io.CsvTable:
-    return data_io.read_csv_bytes(_content, filename=filename)
+def cell_key(row: data_io.Dataset) -> str:
+    """What a cell depends on: every value of the points, and of their true groups (scored
+    against). The same points with a label column picked are another cell."""
+    return row.digest if row.labels is None else row.digest + data_io.content_digest(row.labels)
 
 
 @st.cache_data(max_entries=600, ttl="1h", show_spinner=False)
-def grid_cell(digest: str, _row: cl.GridData, method: str, overrides: tuple) -> cl.Cell:
-    """One cell, keyed on the full-content digest of its data and its parameters."""
+def grid_cell(key: str, _row: data_io.Dataset, method: str, overrides: tuple) -> cl.Cell:
+    """One cell, keyed on :func:`cell_key` of its row and its parameters."""
     return cl.run_cell(_row, COLUMN[method], dict(overrides))
 
 
@@ -108,107 +104,68 @@ def tsne(digest: str, X: np.ndarray, perplexity: float) -> cl.TsneRun:
     return run
 
 
-# ----------------------------------------------------------------------------- data in
+def own_row(data: data_io.Dataset) -> data_io.Dataset:
+    """The panel's data as the grid's one row (sampled above the grid's cap), made once."""
+    held = ss.get("clustering_own_row")
+    if held is None or held[0] is not data:
+        held = (data, cl.grid_row(data))
+        ss["clustering_own_row"] = held
+    return held[1]
 
 
-def data_input() -> DataIn | None:
-    """The sidebar's data choices → the grid's rows, or None (messages shown here).
-
-    TO BE REPLACED by the shared data panel, ``app_pages/components/data_panel.py``, when it
-    lands (issue 13: one component for the K-means lab and this one). Until then this is the
-    only place the page reads data: generated shapes, sample tables and CSV uploads through
-    ``engine.data``.
-    """
-    source = st.radio("Where the points come from", SOURCES, key="clustering_source")
-    if source == "Standard shapes":
-        SETTINGS.widget("n_samples")
-        SETTINGS.widget("seed")
-        rows = standard_rows(ss["clustering_n_samples"], ss["clustering_seed"])
-        return DataIn(rows, ("x1", "x2"))
-    standardize = st.toggle("Standardise features", key="clustering_standardize",
-                            help="Rescale each feature to mean 0 and standard deviation 1.")
-    if source == "Sample table":
-        name = st.selectbox("Table (ships with scikit-learn)", list(data_io.SAMPLES),
-                            key="clustering_sample",
-                            format_func=lambda k: data_io.SAMPLES[k].title)
-        ds = data_io.load_sample(name)
-        frame = pd.DataFrame(ds.X, columns=list(ds.feature_names))
-        f = data_io.prepare_features(frame, list(ds.feature_names), standardize=standardize)
-        return DataIn((cl.GridData(name, ds.title, f.X, ds.labels),), ds.feature_names)
-    uploaded = st.file_uploader("CSV file", key="clustering_upload")
-    if uploaded is None:
-        st.info("Choose a CSV file to cluster.", icon=":material/upload_file:")
-        return None
-    content = uploaded.getvalue()
-    digest = hashlib.blake2b(content, digest_size=16).hexdigest()
-    table = read_upload(digest, content, uploaded.name)
-    numeric = data_io.numeric_columns(table.frame)
-    columns = st.multiselect("Columns to cluster", numeric, default=numeric,
-                             key=f"clustering_columns_{digest}")
-    label_choices = ["(none)"] + [c for c in data_io.label_columns(table.frame)
-                                  if c not in columns]
-    label = st.selectbox("True labels (optional, for the adjusted Rand index)", label_choices,
-                         key=f"clustering_label_{digest}")
-    f = data_io.prepare_features(table.frame, columns, standardize=standardize,
-                                 label_column=None if label == "(none)" else label)
-    notes = list(table.notes)
-    if f.n_dropped:
-        notes.append(f"{f.n_dropped:,} rows with missing values were dropped.")
-    X, y = f.X, f.labels
-    if len(X) > GRID_MAX_POINTS:
-        keep = np.sort(np.random.default_rng(0).choice(len(X), GRID_MAX_POINTS, replace=False))
-        X, y = X[keep], None if y is None else y[keep]
-        notes.append(f"The grid runs on a random sample of {GRID_MAX_POINTS:,} of the "
-                     f"{len(f.X):,} rows.")
-    return DataIn((cl.GridData("upload", uploaded.name, X, y),), f.feature_names, tuple(notes))
-
-
-# ----------------------------------------------------------------------------- state & URL
+# ----------------------------------------------------------------------------- state & link
 
 ss = st.session_state
-for p in SETTINGS:
-    ss.setdefault(SETTINGS.key(p.name), p.default)
-ss.setdefault("clustering_overrides", {})
-ss.setdefault("clustering_source", SOURCES[0])
-ss.setdefault("clustering_standardize", True)
-url_notice = None
+# A shared link (?src=shapes&pts=300&method=hdbscan&row=blobs, or the panel's own keys)
+# reopens the same data and cell. Read once per session, every table at once: a value its
+# row refuses keeps its default, and one notice names them all.
+link_notice = None
 if not ss.get("clustering_url_read"):
     ss["clustering_url_read"] = True
-    read = SETTINGS.from_url(query_lists(st.query_params), known={"row"})
-    for name, value in read.values.items():
-        ss[SETTINGS.key(name)] = value
-    if "row" in st.query_params:
-        ss["clustering_row"] = st.query_params["row"]
-    url_notice = read.notice()
+    query = query_lists(st.query_params)
+    row_asked = query.pop("row", [])
+    link = read_link(query, (*DATA.tables, SETTINGS))
+    ss.update(link.values)
+    if len(row_asked) == 1:
+        ss["clustering_row"] = row_asked[0]
+    link_notice = link.notice()
+SETTINGS.keep(ss)
+ss.setdefault("clustering_overrides", {})
 
 st.title("Clustering family lab")
-st.caption("Six ways to find groups, on the same data: each cell is one method on one data "
+st.caption("Seven ways to find groups, on the same data: each cell is one method on one data "
            "set with a default chosen from the data (the rule is stated below). Click a cell "
            "to see what happens inside that method.")
 messages = st.container()
-if url_notice:
-    messages.warning(md_text(url_notice), icon=":material/link_off:")
+if link_notice:
+    messages.warning(md_text(link_notice), icon=":material/link_off:")
 
 with st.sidebar:
-    st.header("1 · Data")
-    try:
-        candidate = data_input()
-    except data_io.DataError as exc:
-        candidate = None
-        messages.error(md_text(exc) + "  \nThe data already on the page is kept.",
-                       icon=":material/error:")
-    if candidate is not None:
-        ss["clustering_data"] = candidate
-data: DataIn | None = ss.get("clustering_data")
-if data is None:
-    st.info("Generate the standard shapes, pick a sample table or upload a CSV file to start.")
+    data = DATA.show(messages, check=cl.check_grid_data)
+    if DATA.source == SHAPES:
+        st.caption(f"One grid row for each of {len(cl.GRID_SHAPES)} data sets: the K-means "
+                   "lab's shapes, overlapping Gaussians and uniform noise (no structure at "
+                   "all). Generate, pick a table or upload a CSV to put your own data in the "
+                   "grid.")
+        SETTINGS.widget("n_samples")
+        SETTINGS.widget("seed")
+        ss["clustering_rows"] = standard_rows(ss["clustering_n_samples"], ss["clustering_seed"],
+                                              DATA.standardize)
+    elif data is not None:
+        ss["clustering_rows"] = (own_row(data),)
+# Until the panel has data (no file chosen yet, or the first file was broken), the grid
+# keeps the rows it had: nothing on the page is lost.
+rows: tuple[data_io.Dataset, ...] | None = ss.get("clustering_rows")
+if rows is None:
+    st.info("Choose the standard shapes, generate data, pick a sample table or upload a CSV "
+            "file to start.")
     st.stop()
-for note in data.notes:
+for note in dict.fromkeys(note for row in rows for note in row.notes):
     messages.caption(md_text(note))
 
 # ----------------------------------------------------------------------------- the grid
 
-names = [row.name for row in data.rows]
+names = [row.name for row in rows]
 if ss.get("clustering_row") not in names:
     ss["clustering_row"] = names[1] if len(names) > 1 else names[0]  # moons: the classic contrast
 click = (ss.get("clustering_grid_select") or {}).get("selection", {}).get("points", [])
@@ -219,33 +176,33 @@ if click and click != ss.get("clustering_grid_seen"):  # a click on a cell opens
     ss["clustering_method"] = COLUMNS[trace % len(COLUMNS)].key
 
 overrides: dict = ss["clustering_overrides"]
-digests = [data_io.content_digest(row.X) for row in data.rows]
+digests = [row.digest for row in rows]
 cells, bar = [], None
-for row, digest in zip(data.rows, digests, strict=True):
+for row in rows:
     line = []
     for method in COLUMNS:
         if bar is None:
             bar = st.progress(0.0, text="Computing the grid…")
         extra = tuple(sorted(overrides.get((row.name, method.key), {}).items()))
-        line.append(grid_cell(digest, row, method.key, extra))
-        done = (len(cells) * len(COLUMNS) + len(line)) / (len(data.rows) * len(COLUMNS))
+        line.append(grid_cell(cell_key(row), row, method.key, extra))
+        done = (len(cells) * len(COLUMNS) + len(line)) / (len(rows) * len(COLUMNS))
         bar.progress(done, text=f"{method.name} on {row.title}")
     cells.append(line)
 if bar is not None:
     bar.empty()
 
-planes = [plane_of(d, row.X) for row, d in zip(data.rows, digests, strict=True)]
-grid = charts.grid_figure([(row.title, plane) for row, (plane, _) in zip(data.rows, planes,
+planes = [plane_of(d, row.X) for row, d in zip(rows, digests, strict=True)]
+grid = charts.grid_figure([(row.title, plane) for row, (plane, _) in zip(rows, planes,
                                                                            strict=True)],
                           cells, [m.name for m in COLUMNS],
-                          cell_height=210 if len(data.rows) > 1 else 300)
+                          cell_height=210 if len(rows) > 1 else 300)
 st.plotly_chart(grid, key="clustering_grid_select", on_select="rerun", selection_mode="points",
                 theme=None, config={"displayModeBar": False})
 score = "adjusted Rand index vs the true groups (noise counts as a group)"
 st.caption(f"Each cell: the **score** ({score}; silhouette where no groups are known), the "
            "number of clusters, the share of points left as noise (grey) and the fit time "
            "alone, on this server.")
-for row, line in zip(data.rows, cells, strict=True):
+for row, line in zip(rows, cells, strict=True):
     for cell in line:
         if cell.error:
             messages.warning(f"**{COLUMN[cell.method].name} on {md_text(row.title)}:** "
@@ -255,7 +212,7 @@ with st.expander("The default rule of every cell"):
     st.dataframe(pd.DataFrame([
         {"data": row.title, "method": COLUMN[c.method].name, "rule": c.rule,
          "fit (s)": round(c.seconds, 3), "rule (s)": round(c.choose_seconds, 3)}
-        for row, line in zip(data.rows, cells, strict=True) for c in line
+        for row, line in zip(rows, cells, strict=True) for c in line
     ]), hide_index=True, key="clustering_rules_table")
 
 # ----------------------------------------------------------------------------- one cell
@@ -263,18 +220,20 @@ with st.expander("The default rule of every cell"):
 st.divider()
 c1, c2 = st.columns(2)
 c1.selectbox("Data set", names, key="clustering_row",
-             format_func=lambda n: data.rows[names.index(n)].title)
+             format_func=lambda n: rows[names.index(n)].title)
 SETTINGS.widget("method", c2)
 r = names.index(ss["clustering_row"])
 method = COLUMN[ss["clustering_method"]]
 cell = cells[r][[m.key for m in COLUMNS].index(method.key)]
-row = views.Row(data.rows[r], digests[r], planes[r][0],
+row = views.Row(rows[r], digests[r], planes[r][0],
                 ("x1", "x2") if planes[r][1] is None else ("PC1", "PC2"), planes[r][1])
-st.query_params.from_dict(SETTINGS.to_url({n: ss[SETTINGS.key(n)] for n in
-                                           ("n_samples", "seed", "method", "perplexity")})
+in_link = ("n_samples", "seed") * (DATA.source == SHAPES) + ("method", "perplexity")
+st.query_params.from_dict(DATA.link()
+                          | SETTINGS.to_url({n: ss[SETTINGS.key(n)] for n in in_link})
                           | {"row": ss["clustering_row"]})
 
 st.subheader(f"{method.name} on {md_text(row.data.title)}")
+st.caption(md_text(row.data.description))
 st.markdown(f"**Rule:** {md_text(cell.rule)}")
 if cell.error:
     st.error(md_text(cell.error) + "  \nChange the parameters below, or go back to the rule.",
@@ -317,7 +276,7 @@ if cell.error is None:
 
 # ----------------------------------------------------------------------------- projections
 
-if len(data.feature_names) > 2:
+if row.data.n_features > 2:
     st.divider()
     st.subheader("Projections: the data has more than two features")
     st.caption("Every picture above is drawn on the first two principal components, coloured "

@@ -19,6 +19,7 @@ from app_pages.clustering_methods import KMEANS
 from app_pages.components.text import md_text
 from charts import clustering as charts
 from engine import clustering as cl
+from engine import data as data_io
 
 VIEW_MAX_POINTS = 10_000
 MEAN_SHIFT_MAX_POINTS = 3_000
@@ -29,7 +30,7 @@ SWEEP_MAX_POINTS = 1_500  # parameter sweeps refit several times: on a sample th
 class Row:
     """The open data set: points, true groups, the plane drawn and its key for caches."""
 
-    data: cl.GridData
+    data: data_io.Dataset
     digest: str
     plane: np.ndarray  # (n, 2) what the figures draw
     axis_titles: tuple[str, str]

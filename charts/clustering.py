@@ -175,6 +175,8 @@ def grid_figure(rows: Sequence[tuple[str, Array]], cells: Sequence[Sequence[Cell
     layout: dict = {}
     traces, annotations = [], []
     for r, ((title, points), row) in enumerate(zip(rows, cells, strict=True)):
+        # 3 px for the standard shapes' 1,500 points, larger for a sample table's 150.
+        size = int(np.clip(round(90 / np.sqrt(max(len(points), 1))), 3, 7))
         y1 = 1 - (top_px + r * (cell_height + title_px) + title_px) / height
         y0 = y1 - cell_height / height
         for c, cell in enumerate(row):
@@ -184,7 +186,7 @@ def grid_figure(rows: Sequence[tuple[str, Array]], cells: Sequence[Sequence[Cell
             layout[f"xaxis{i}"] = {"domain": [x0, x1], "anchor": f"y{i}", **hidden}
             layout[f"yaxis{i}"] = {"domain": [max(y0, 0.0), y1], "anchor": f"x{i}", **hidden}
             labels = cell.labels if cell.labels is not None else np.full(len(points), -1)
-            trace = _points(points, labels, size=3, opacity=0.8, gl=True,
+            trace = _points(points, labels, size=size, opacity=0.8, gl=True,
                             hover=f"{user_text(title)} · {user_text(methods[c])}<br>"
                                   "cluster %{customdata} — click to open<extra></extra>")
             trace.update(xaxis=f"x{i}", yaxis=f"y{i}")

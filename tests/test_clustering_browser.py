@@ -1,5 +1,6 @@
 """The Clustering family lab in a real Chromium at 1440 × 900: the grid, every method's
-view, a click on a grid cell, and an uploaded CSV. Screenshots go to tests/artifacts/."""
+view, a click on a grid cell, and an uploaded CSV through the data panel the K-means lab
+shares (a broken file after it keeps it). Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_grid_and_every_method_view_on_the_standard_shapes(wide, app_url, artifa
 
 
 def test_a_click_on_a_grid_cell_opens_that_method_on_that_data(wide, app_url):
-    goto(wide, f"{app_url}/clustering?n=300", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?pts=300", timeout=180_000)
     cell = 2 * 7 + 2  # third row (circles), HDBSCAN column (third of seven)
     where = """(idx) => {
         const gd = document.querySelector('.js-plotly-plot'), tr = gd._fullData[idx];
@@ -90,7 +91,7 @@ def test_a_click_on_a_grid_cell_opens_that_method_on_that_data(wide, app_url):
 
 
 def test_hdbscan_tree_colours_match_the_scatter_in_the_browser(wide, app_url, artifacts):
-    goto(wide, f"{app_url}/clustering?method=hdbscan&row=blobs&n=300", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?method=hdbscan&row=blobs&pts=300", timeout=180_000)
     expect(wide.get_by_text("Same colours in both")).to_be_visible()
     colors = wide.evaluate("""() => {
         const plots = [...document.querySelectorAll('.js-plotly-plot')];
@@ -112,18 +113,24 @@ def test_hdbscan_tree_colours_match_the_scatter_in_the_browser(wide, app_url, ar
     assert len(colors) >= 2
     for _label, tree_color, scatter_colors in colors:
         assert scatter_colors == [tree_color]
-    wide.locator("h3", has_text="HDBSCAN on").first.scroll_into_view_if_needed()
+    wide.locator("h3", has_text="HDBSCAN on").first.evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    wide.wait_for_timeout(300)
     wide.screenshot(path=artifacts / "clustering-hdbscan-colours.png")
 
 
+def upload(page: Page, name: str, content: bytes) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
+    )
+    settle(page)
+
+
 def test_grid_and_views_on_an_uploaded_csv(wide, app_url, artifacts):
-    goto(wide, f"{app_url}/clustering?n=300", timeout=180_000)
+    goto(wide, f"{app_url}/clustering?pts=300", timeout=180_000)
     wide.get_by_text("Upload CSV", exact=True).click()
     settle(wide)
-    wide.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        files=[{"name": "points.csv", "mimeType": "text/csv", "buffer": CSV}]
-    )
-    settle(wide)
+    upload(wide, "points.csv", CSV)
     expect(wide.locator("h3", has_text="on points.csv")).to_be_visible(timeout=120_000)
     wide.screenshot(path=artifacts / "clustering-upload-grid.png")
     for name in METHODS:
@@ -138,5 +145,19 @@ def test_grid_and_views_on_an_uploaded_csv(wide, app_url, artifacts):
     wide.get_by_role("button", name="Run t-SNE").click()
     settle(wide)
     expect(wide.get_by_text("Cluster sizes in a t-SNE picture mean nothing")).to_be_visible()
-    wide.screenshot(path=artifacts / "clustering-upload-tsne.png", full_page=True)
+    wide.get_by_text("t-SNE, perplexity 10").first.evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    wide.wait_for_timeout(300)
+    wide.screenshot(path=artifacts / "clustering-upload-tsne.png")
     assert exceptions(wide) == []
+
+    # A broken file next: the panel says why, here and in the sidebar, and keeps points.csv.
+    upload(wide, "broken.csv", b"a,b\n1,2\n3\n4,5,6,7\n")
+    expect(wide.get_by_text("line 4 has 4 values").first).to_be_visible()
+    expect(wide.locator("h3", has_text="on points.csv")).to_be_visible()
+    grid = wide.locator('[data-testid="stPlotlyChart"]').first
+    expect(grid).to_contain_text("points.csv")
+    wide.locator("h1").first.scroll_into_view_if_needed()
+    wide.screenshot(path=artifacts / "clustering-upload-broken.png")
+    assert exceptions(wide) == []
+    assert wide.get_by_text("Something went wrong").count() == 0

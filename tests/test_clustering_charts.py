@@ -10,7 +10,6 @@ from charts.theme import cluster_colors
 from engine.clustering import METHODS as M
 from engine.clustering import (
     GaussianMixture,
-    GridData,
     MeanShift,
     birch_steps,
     dbscan_steps,
@@ -20,6 +19,7 @@ from engine.clustering import (
     run_cell,
     tsne_run,
 )
+from engine.data import Dataset
 
 X = make_blobs(240, centers=3, cluster_std=0.7, random_state=3)[0]
 
@@ -54,7 +54,8 @@ def test_noise_is_grey_and_clusters_use_the_theme_palette():
 
 
 def test_grid_has_one_trace_per_cell_and_titles_say_clusters_and_score():
-    rows = [GridData("a", "<b>mine</b>", X, None), GridData("b", "Blobs", X, np.zeros(240))]
+    rows = [Dataset.from_points(X, title="<b>mine</b>"),
+            Dataset.from_points(X, np.zeros(240), name="blobs", title="Blobs")]
     cells = [[run_cell(r, M["dbscan"]), run_cell(r, M["gmm"], {"n_components": 10_000})]
              for r in rows]
     fig = charts.grid_figure([(r.title, r.X) for r in rows], cells, ["DBSCAN", "GMM"])

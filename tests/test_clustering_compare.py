@@ -7,7 +7,15 @@ from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from app_pages.clustering_methods import COLUMNS, KMEANS
-from engine.clustering import METHODS, GridData, compare, grid_datasets, run_cell
+from engine.clustering import (
+    GRID_SHAPES,
+    METHODS,
+    compare,
+    grid_datasets,
+    grid_row,
+    run_cell,
+)
+from engine.data import DataError, Dataset, make_dataset
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +23,28 @@ def small_rows():
     return grid_datasets(n_samples=160, random_state=0)
 
 
-def test_grid_rows_are_the_kmeans_shapes_plus_overlapping_and_null(small_rows):
+def test_grid_rows_are_the_catalog_shapes_plus_overlapping_and_the_null_set(small_rows):
     names = [row.name for row in small_rows]
-    assert names == ["blobs", "moons", "circles", "anisotropic", "varied", "overlapping", "null"]
+    assert names == ["blobs", "moons", "circles", "anisotropic", "varied", "overlapping",
+                     "uniform"] == list(GRID_SHAPES)  # fmt: skip
     assert all(row.X.shape == (160, 2) for row in small_rows)
     assert small_rows[-1].labels is None and small_rows[0].labels is not None
+    for row in small_rows:  # the same data the K-means lab generates
+        same = make_dataset(row.name, n_samples=160, random_state=0)
+        np.testing.assert_array_equal(row.X, same.X)
+        assert row.title == same.title
+
+
+def test_a_large_row_is_sampled_with_its_labels_and_a_note():
+    data = make_dataset("blobs", n_samples=500, random_state=1)
+    assert grid_row(data) is data
+    row = grid_row(data, max_points=120)
+    assert row.X.shape == (120, 2) and len(row.labels) == len(row.row_index) == 120
+    np.testing.assert_array_equal(row.X, data.X[row.row_index])
+    np.testing.assert_array_equal(row.labels, data.labels[row.row_index])
+    assert row.digest != data.digest and "120 of the 500 points" in row.notes[-1]
+    with pytest.raises(DataError, match="at least 3"):
+        grid_row(Dataset.from_points(np.zeros((2, 2))))
 
 
 def test_every_column_gives_labels_a_rule_and_a_score(small_rows):
@@ -79,7 +104,7 @@ def test_a_bad_parameter_fails_only_its_own_cell(small_rows, method, override, m
 
 def test_singular_covariance_is_a_message_for_that_cell():
     X = np.repeat(np.array([[0.0, 0.0], [3.0, 3.0]]), 20, axis=0)
-    row = GridData("dupes", "Two points, repeated", X, None)
+    row = Dataset.from_points(X, name="dupes")
     cell = run_cell(row, METHODS["gmm"], {"n_components": 4, "covariance_type": "full"})
     # scikit-learn's reg_covar keeps a collapsed component defined; four components on two
     # distinct points must either be refused or fitted, never crash the grid.
@@ -95,7 +120,7 @@ def test_singular_covariance_is_a_message_for_that_cell():
     ),
 )
 def test_any_override_value_gives_labels_or_a_message(method, value):
-    row = GridData("tiny", "Tiny", np.random.default_rng(0).normal(size=(40, 2)), None)
+    row = Dataset.from_points(np.random.default_rng(0).normal(size=(40, 2)))
     name = METHODS[method].param_names[0]
     cell = run_cell(row, METHODS[method], {name: value})
     assert (cell.labels is None) != (cell.error is None)
@@ -105,12 +130,21 @@ def test_any_override_value_gives_labels_or_a_message(method, value):
 
 def test_rules_on_duplicated_points_give_an_answer_or_say_what_to_set():
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), [40, 30, 30], axis=0)
-    row = GridData("dupes", "Three points, repeated", X, None)
+    row = Dataset.from_points(X, name="dupes")
     dbscan = run_cell(row, METHODS["dbscan"])
     assert dbscan.labels is None and "Set ε by hand" in dbscan.error
     shift = run_cell(row, METHODS["mean_shift"])  # estimate_bandwidth gives 0 here
     assert shift.error is None and shift.params["bandwidth"] > 0 and shift.n_clusters == 3
     assert "distinct points" in shift.rule
+
+
+@pytest.mark.parametrize("n", [3, 4, 8])
+def test_a_few_points_give_every_cell_labels_or_a_message(n):
+    row = grid_row(Dataset.from_points(np.random.default_rng(n).normal(size=(n, 3))))
+    for cell in compare([row], COLUMNS)[0]:
+        assert (cell.labels is None) != (cell.error is None)
+        assert cell.error is None or "Traceback" not in cell.error
+    assert compare([row], [METHODS["birch"]])[0][0].error is None  # K capped at the subclusters
 
 
 def test_the_engine_package_imports_no_other_lab_and_no_display_library():

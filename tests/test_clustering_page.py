@@ -1,12 +1,16 @@
 """The Clustering family lab, driven by Streamlit's AppTest: the grid, every method's view on
-the standard shapes and on an uploaded CSV, overrides and bad input."""
+the standard shapes and on an uploaded CSV, overrides and bad input. Data comes in through the
+data panel the K-means lab shares (app_pages/components/data_panel.py), with the standard
+shapes as this lab's own first source."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from bad_files import CASES, upload_name
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -20,7 +24,7 @@ CSV = ("width,height,depth,kind\n" + "".join(
 def open_page(query: dict | None = None) -> AppTest:
     """The page as a link opens it; 300 points per shape (not 1,500) keep the suite quick."""
     at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in ({"n": "300"} | (query or {})).items():
+    for key, value in ({"pts": "300"} | (query or {})).items():
         at.query_params[key] = value
     at.switch_page("app_pages/clustering.py")
     at.run()
@@ -47,9 +51,15 @@ def no_failures(at: AppTest) -> None:
 
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
-    at.radio(key="clustering_source").set_value("Upload CSV").run()
+    if at.radio(key="clustering_source").value != "Upload CSV":
+        at.radio(key="clustering_source").set_value("Upload CSV").run()
     at.file_uploader(key="clustering_upload").set_value((name, content, "text/csv"))
     return at.run()
+
+
+def row_titles(at: AppTest) -> list[str]:
+    """The grid's row titles, top to bottom (the annotations written sideways)."""
+    return [a["text"] for a in grid_spec(at)["layout"]["annotations"] if a.get("textangle")]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +72,7 @@ def test_grid_shows_every_shape_with_every_method(page):
     assert len(spec["data"]) == 7 * len(METHODS)
     texts = " ".join(a["text"] for a in spec["layout"]["annotations"])
     for name in ("K-means", "DBSCAN", "HDBSCAN", "BIRCH", "Mean-Shift", "GMM", "Ward",
-                 "Two moons", "Overlapping Gaussians", "No structure"):
+                 "Two moons", "Overlapping Gaussians", "Uniform noise"):
         assert name in texts
     assert "ARI" in texts and "silh." in texts  # ARI with true groups; silhouette on the null set
     rules = page.dataframe[0].value
@@ -82,7 +92,7 @@ def test_every_method_view_opens_on_the_default_data(page, method):
 
 
 def test_the_url_opens_a_cell_and_a_bad_value_is_named():
-    at = open_page({"method": "gmm", "row": "circles", "n": "99999"})
+    at = open_page({"method": "gmm", "row": "circles", "pts": "99999"})
     assert at.subheader[0].value == "GMM on Concentric circles"
     assert any("99999" in w.value and "Points per shape" in w.value for w in at.warning)
 
@@ -102,7 +112,7 @@ def test_a_bad_override_fails_only_that_cell_with_a_message():
 
 
 def test_k_larger_than_n_and_a_zero_bandwidth_get_their_messages():
-    at = open_page({"method": "gmm", "row": "blobs", "n": "100"})
+    at = open_page({"method": "gmm", "row": "blobs", "pts": "100"})
     at.number_input(key="clustering_ovr_n_components").set_value(500)
     next(b for b in at.button if b.label == "Apply to this cell").click().run()
     assert any("n_components = 500" in m for m in shown(at.error))
@@ -123,9 +133,11 @@ def test_an_uploaded_csv_gets_one_grid_row_and_projections(uploaded):
     no_failures(uploaded)
     spec = grid_spec(uploaded)
     assert len(spec["data"]) == len(METHODS)
-    texts = " ".join(a["text"] for a in spec["layout"]["annotations"])
-    assert "points &lt;b&gt;.csv" in texts  # user text escaped in the figure
+    assert row_titles(uploaded) == ["<b>points &lt;b&gt;.csv</b>"]  # user text escaped
     assert any(s.value.startswith("Projections") for s in uploaded.subheader)
+    data = uploaded.session_state["clustering_data"]  # the panel's own, as in the K-means lab
+    assert data.source == "upload" and data.feature_names == ("width", "height", "depth")
+    assert "src" not in uploaded.query_params  # an upload cannot travel in a link
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -135,12 +147,75 @@ def test_every_method_view_opens_on_the_uploaded_csv(uploaded, method):
     assert "points" in uploaded.subheader[0].value
 
 
-def test_a_broken_upload_keeps_the_data_and_says_why():
+def test_the_panels_label_column_and_standardisation_reach_the_grid(uploaded):
+    label = next(s for s in uploaded.selectbox if s.key.startswith("clustering_label_"))
+    label.set_value("kind").run()
+    no_failures(uploaded)
+    texts = " ".join(a["text"] for a in grid_spec(uploaded)["layout"]["annotations"])
+    assert "ARI" in texts and "silh." not in texts  # true groups known: scored by ARI
+    uploaded.toggle(key="clustering_standardize").set_value(True).run()
+    no_failures(uploaded)
+    X = uploaded.session_state["clustering_rows"][0].X
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1.0)
+    assert any("standardised" in c.value for c in uploaded.caption)
+
+
+def test_a_broken_upload_keeps_the_standard_shapes_and_says_why():
     at = open_page()
     upload(at, "broken.csv", b"a,b\n1,2\n3\n4,5,6,7\n")
     no_failures(at)
     assert any("line" in e.value.lower() for e in at.error)
     assert len(grid_spec(at)["data"]) == 7 * len(METHODS)  # the shapes are still on the page
+
+
+# The panel's messages are the K-means lab's (tests/bad_files.py): a sample of them.
+BAD_SAMPLE = ("ragged", "binary", "no_numeric", "all_nan_inf", "one_row_left", "huge_values")
+
+
+def test_a_bad_upload_after_a_good_one_keeps_the_good_one_with_the_k_means_labs_messages():
+    at = open_page()
+    upload(at, "good.csv", CSV)
+    before = grid_spec(at)
+    assert row_titles(at) == ["<b>good.csv</b>"]
+    for name in BAD_SAMPLE:
+        content, expected = CASES[name]
+        upload(at, upload_name(name), content)
+        no_failures(at)
+        assert any(expected in e for e in shown(at.error)), (name, shown(at.error))
+        assert grid_spec(at) == before, name  # the same row, the same cells
+    upload(at, "two.csv", b"a,b\n1,2\n3,5\n")  # this lab's own check: 3 points at least
+    assert any("needs at least 3" in e for e in shown(at.error))
+    assert row_titles(at) == ["<b>good.csv</b>"]
+
+
+def test_generated_data_and_sample_tables_come_from_the_shared_panel():
+    at = open_page()
+    at.radio(key="clustering_source").set_value("Generate").run()
+    kinds = at.selectbox(key="clustering_gen_kind")
+    assert "Overlapping Gaussians" in kinds.options  # the catalog's shapes, both labs
+    kinds.set_value("overlapping").run()
+    next(b for b in at.button if b.label == "Generate data").click().run()
+    no_failures(at)
+    assert row_titles(at) == ["<b>Overlapping Gaussians</b>"]
+    assert at.subheader[0].value.endswith("on Overlapping Gaussians")
+    assert at.query_params["src"] == "generate" and at.query_params["kind"] == "overlapping"
+    at.radio(key="clustering_source").set_value("Sample table").run()
+    at.selectbox(key="clustering_sample").set_value("wine").run()
+    no_failures(at)
+    assert row_titles(at) == ["<b>Wines</b>"]
+    assert any(s.value.startswith("Projections") for s in at.subheader)  # 13 features
+    at.radio(key="clustering_source").set_value("Standard shapes").run()
+    assert len(row_titles(at)) == 7 and at.query_params["src"] == "shapes"
+
+
+def test_a_shared_link_reopens_the_panels_data():
+    at = open_page({"src": "sample", "sample": "iris", "z": "1", "method": "gmm"})
+    no_failures(at)
+    assert not at.warning  # every key of the link was understood
+    assert row_titles(at) == ["<b>Iris flowers</b>"]
+    assert at.subheader[0].value == "GMM on Iris flowers"
+    assert at.session_state["clustering_rows"][0].standardized
 
 
 def test_tsne_runs_on_demand_and_states_its_caveats(uploaded):

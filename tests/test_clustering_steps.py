@@ -101,6 +101,30 @@ def test_hdbscan_labels_and_strengths_equal_sklearn(name, mcs, ms):
     np.testing.assert_allclose(run.probabilities, theirs.probabilities_, rtol=1e-12)
 
 
+def _tied_sets():
+    rng = np.random.default_rng(5)
+    lattice = np.array([[i, j] for i in range(12) for j in range(12)], dtype=float)
+    return {
+        "lattice": lattice,  # every distance tied with many others
+        "lattice_blobs": np.vstack([lattice, lattice[:40] + 30.0]),
+        "duplicates": np.repeat(rng.integers(0, 6, size=(40, 2)).astype(float), 4, axis=0),
+    }
+
+
+@pytest.mark.parametrize("name", ["lattice", "lattice_blobs", "duplicates"])
+@pytest.mark.parametrize(("mcs", "ms"), [(5, None), (8, 3)])
+def test_hdbscan_equals_sklearn_where_distances_tie(name, mcs, ms):
+    # Tied mutual reachabilities make several spanning trees possible; only scikit-learn's
+    # own order of them gives its labels, which is why the steps run its pipeline.
+    X = _tied_sets()[name]
+    run = hdbscan_steps(X, mcs, ms)
+    theirs = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(X)
+    np.testing.assert_array_equal(run.labels, theirs.labels_)
+    np.testing.assert_allclose(run.probabilities, theirs.probabilities_, rtol=1e-12)
+    np.testing.assert_array_equal(run.linkage[:, 2],
+                                  theirs._single_linkage_tree_["value"])  # fmt: skip
+
+
 def test_hdbscan_spanning_tree_weights_are_the_single_linkage_heights():
     X = SETS["moons"]
     run = hdbscan_steps(X, 10)

@@ -233,3 +233,33 @@ def test_a_setting_of_another_shape_survives_while_hidden(two_panels):
     assert at.number_input(key="right_gen_centers").value == 6
     _press_generate(at, "right_")
     assert _shown(at)[1].suggested_k == 6
+
+
+def _lab_source_page():
+    import streamlit as st
+
+    from app_pages.components.data_panel import DataPanel
+
+    panel = DataPanel("lab_", lab_source=("The lab's own", "own"))
+    with st.sidebar:
+        data = panel.show(st.container())
+    st.session_state["seen"] = (data, panel.source, panel.standardize, panel.link())
+
+
+def test_a_labs_own_source_comes_first_and_the_panel_then_builds_nothing():
+    at = AppTest.from_function(_lab_source_page, default_timeout=60).run()
+    assert at.radio(key="lab_source").options == ["The lab's own", "Generate", "Sample table",
+                                                   "Upload CSV"]  # fmt: skip
+    assert at.session_state["seen"] == (None, "The lab's own", False, {"src": "own", "z": "0"})
+    assert "lab_data" not in at.session_state
+    at.toggle(key="lab_standardize").set_value(True).run()
+    assert at.session_state["seen"][3] == {"src": "own", "z": "1"}
+    at.radio(key="lab_source").set_value("Generate").run()
+    data, source, standardize, link = at.session_state["seen"]
+    assert (data.name, source, standardize, data.standardized) == ("blobs", "Generate", True,
+                                                                   True)  # fmt: skip
+    assert link["src"] == "generate"
+    at.radio(key="lab_source").set_value("The lab's own").run()
+    assert at.session_state["seen"][0] is None
+    assert at.session_state["lab_data"] is data  # kept for when the user switches back
+    assert not at.exception and not at.error

@@ -95,6 +95,17 @@ def test_generated_dataset_honours_n_features(kind):
     assert ds.feature_names == ("x1", "x2", "x3", "x4", "x5")
 
 
+def test_overlapping_gaussians_are_three_fixed_blobs_in_the_plane():
+    centers = [[0.0, 0.0], [2.2, 0.4], [1.0, 2.0]]
+    X, y = skdatasets.make_blobs(n_samples=500, centers=centers, cluster_std=[1.0, 0.8, 0.9],
+                                 random_state=4)  # fmt: skip
+    ds = make_dataset("overlapping", n_samples=500, n_features=5, centers=7, random_state=4)
+    np.testing.assert_array_equal(ds.X, X)
+    np.testing.assert_array_equal(ds.labels, y)
+    assert ds.suggested_k == 3 and ds.label_names == ("group 0", "group 1", "group 2")
+    assert set(GENERATED["overlapping"].parameters) == {"n_samples", "random_state"}
+
+
 @pytest.mark.parametrize("kind", ["moons", "circles"])
 def test_moons_and_circles_are_two_dimensional_with_two_groups(kind):
     ds = make_dataset(kind, n_samples=100, n_features=5, noise=0.1)

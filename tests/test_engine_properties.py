@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning
 
-from engine.data import DataError, make_dataset, numeric_columns, prepare_features
+from engine.data import GENERATED, DataError, make_dataset, numeric_columns, prepare_features
 from engine.kmeans import KMeans
 
 # Generous: a fit of <= 40 points must never take seconds, but the machine is shared.
@@ -244,7 +244,7 @@ def test_prepare_features_on_any_table_gives_finite_features_or_a_data_error(fra
 @SETTINGS
 @given(
     kind=st.one_of(
-        st.sampled_from(["blobs", "moons", "circles", "anisotropic", "varied", "uniform"]),
+        st.sampled_from(sorted(GENERATED)),
         st.text(max_size=3),
     ),
     n_samples=st.one_of(st.integers(-2, 400), ANY_PARAMETER),

@@ -22,6 +22,13 @@ Usage, as in the K-means page::
     ...
     with st.sidebar:
         data = DATA.show(messages, check=lambda d: check_enough_rows(d.X, k))
+
+A lab with data of its own besides these three (the Clustering lab's grid of standard
+shapes) names it as ``lab_source``: it is offered first and chosen by default, and while it
+is chosen the panel draws only the choice and the standardise toggle, builds nothing and
+returns None; the lab reads :attr:`DataPanel.source` and :attr:`DataPanel.standardize` and
+draws that source's controls below. The panel's own data is kept for when the user
+switches back.
 """
 
 from __future__ import annotations
@@ -70,10 +77,13 @@ def read_upload(digest: str, _content: bytes, filename: str, sample_rows: bool):
     return data_io.read_csv_bytes(_content, filename=filename, sample_rows=sample_rows)
 
 
-def _choice_params() -> tuple[Param, ...]:
+def _choice_params(lab_source: tuple[str, str] | None = None) -> tuple[Param, ...]:
+    labels, urls = SOURCES, ("generate", "sample", None)
+    if lab_source is not None:  # the lab's own source comes first, and is the default
+        labels, urls = (lab_source[0], *labels), (lab_source[1], *urls)
     return (
-        Param("source", "src", "Where the points come from", "Generate", str, choices=SOURCES,
-              url_values=("generate", "sample", None), control="radio"),
+        Param("source", "src", "Where the points come from", labels[0], str, choices=labels,
+              url_values=urls, control="radio"),
         Param("standardize", "z", "Standardise features", False, bool,
               help="Rescale each feature to mean 0 and standard deviation 1, so features "
                    "measured in large units do not dominate the distances."),
@@ -119,15 +129,29 @@ class DataPanel:
         keyed ``prefix + name``.
     generate : ParamTable
         The generator's settings, keyed ``prefix + "gen_" + name``.
+    lab_source : str or None
+        The label of the lab's own source, offered first (``None``: only the panel's three).
     """
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, lab_source: tuple[str, str] | None = None) -> None:
+        """``lab_source``: (label, link spelling) of a source the lab builds itself."""
         self.prefix = prefix
-        self.choice = ParamTable(prefix, _choice_params())
+        self.lab_source = None if lab_source is None else lab_source[0]
+        self.choice = ParamTable(prefix, _choice_params(lab_source))
         self.generate = ParamTable(f"{prefix}gen_", _generate_params())
 
     def __repr__(self) -> str:
         return f"DataPanel({self.prefix!r})"
+
+    @property
+    def source(self) -> str:
+        """The source chosen (one of ``SOURCES``, or the lab's own)."""
+        return st.session_state.get(self.choice.key("source"), self.choice["source"].default)
+
+    @property
+    def standardize(self) -> bool:
+        """Whether the user asked for standardised features."""
+        return bool(st.session_state.get(self.choice.key("standardize"), False))
 
     @property
     def tables(self) -> tuple[ParamTable, ParamTable]:
@@ -151,7 +175,8 @@ class DataPanel:
         -------
         Dataset or None
             The data asked for, or the last good data set when that could not be built (the
-            reason is in ``messages``); None until there is any.
+            reason is in ``messages``); None until there is any, and while the lab's own
+            source is chosen.
         """
         ss = st.session_state
         for table in self.tables:
@@ -162,6 +187,8 @@ class DataPanel:
         st.header("1 · Data")
         source = self.choice.widget("source", horizontal=True)
         standardize = self.choice.widget("standardize")
+        if source == self.lab_source:
+            return None
         if source == "Generate":
             wanted = self._generate(standardize)
         elif source == "Sample table":
@@ -184,6 +211,8 @@ class DataPanel:
             out |= self.generate.to_url(ss[self._key("gen_spec")])
         elif source == "Sample table":
             out |= self.choice.to_url({"sample": ss[self.choice.key("sample")]})
+        elif source == self.lab_source:
+            return out | self.choice.to_url({"standardize": self.standardize})
         return out | self.choice.to_url({"standardize": bool(data and data.standardized)})
 
     # -- the three sources -------------------------------------------------------------

@@ -13,8 +13,9 @@ One private module per method, as ``sklearn/cluster`` is laid out:
   tree, the single-linkage and condensed trees, stability and the selected clusters.
 - ``_birch``: :func:`birch_steps`: the CF-tree's subclusters and the global step.
 - ``_projection``: :func:`pca_view` and :func:`tsne_run` (t-SNE recorded as it unfolds).
-- ``_compare``: the grid (:func:`compare`, :func:`run_cell`), its data-driven defaults and
-  its rows (:func:`grid_datasets`).
+- ``_compare``: the grid (:func:`compare`, :func:`run_cell`) and its data-driven defaults.
+  Its rows are ``engine.data`` Datasets: the standard shapes (:func:`grid_datasets`) or a
+  user's own data (:func:`grid_row`).
 
 This package imports ``engine.data`` and never another lab's engine: the K-means column
 of the grid is added by the page (``app_pages/clustering_methods.py``).
@@ -24,16 +25,19 @@ of the grid is added by the page (``app_pages/clustering_methods.py``).
 
 from engine.clustering._birch import BirchRun, birch_steps, branching_effects, subcluster_counts
 from engine.clustering._compare import (
+    GRID_MAX_POINTS,
+    GRID_MIN_POINTS,
     GRID_SAMPLES,
+    GRID_SHAPES,
     K_RANGE,
     METHODS,
     Cell,
     Choice,
-    GridData,
     Method,
+    check_grid_data,
     compare,
     grid_datasets,
-    make_overlapping,
+    grid_row,
     run_cell,
     silhouette_k,
 )
@@ -59,7 +63,10 @@ from engine.clustering._projection import (
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "GRID_MAX_POINTS",
+    "GRID_MIN_POINTS",
     "GRID_SAMPLES",
+    "GRID_SHAPES",
     "K_RANGE",
     "METHODS",
     "TSNE_CAVEATS",
@@ -72,7 +79,6 @@ __all__ = [
     "EMIteration",
     "EMRun",
     "GaussianMixture",
-    "GridData",
     "HdbscanRun",
     "KDistance",
     "MeanShift",
@@ -83,13 +89,14 @@ __all__ = [
     "TsneRun",
     "birch_steps",
     "branching_effects",
+    "check_grid_data",
     "compare",
     "dbscan_steps",
     "grid_datasets",
+    "grid_row",
     "hdbscan_steps",
     "information_criteria",
     "k_distance",
-    "make_overlapping",
     "pca_view",
     "run_cell",
     "silhouette_k",

@@ -5,6 +5,10 @@ from the data by a rule the page states, never tuned by hand per cell. A user ov
 replaces the rule for that cell. A cell whose parameters are invalid, or whose fit fails,
 carries its own message; the other cells are unaffected.
 
+Rows are :class:`~engine.data.Dataset` objects, whatever their source: the standard shapes
+of :func:`grid_datasets` (all from ``engine.data``'s catalog) or a user's own data through
+:func:`grid_row`, which samples it down to ``GRID_MAX_POINTS``.
+
 Scores: the adjusted Rand index against the true groups when they are known (noise, -1,
 counts as one more group), otherwise the silhouette of the clustered points (noise left
 out) on a random sample of at most ``SCORE_MAX_POINTS``.
@@ -20,14 +24,13 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import DBSCAN, HDBSCAN, estimate_bandwidth
-from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
@@ -39,6 +42,7 @@ from engine.clustering._dbscan import check_eps, check_min_samples, k_distance
 from engine.clustering._gaussian_mixture import COVARIANCE_TYPES
 from engine.clustering._hdbscan import check_sizes
 from engine.clustering._mean_shift import MeanShift as MeanShiftRecorder
+from engine.data import DataError, Dataset
 
 Array = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
@@ -54,19 +58,17 @@ WARD_MAX_POINTS = 5_000
 K_SELECTION_POINTS = 1_000
 """The silhouette rule for K scores a random sample of at most this many points."""
 GRID_SAMPLES = 1_500
+"""Points per standard shape on the page by default."""
+GRID_MAX_POINTS = 10_000
+"""A row with more points is run on a random sample of this many (:func:`grid_row`)."""
+GRID_MIN_POINTS = 3
+"""Fewest points a row may have: a silhouette needs two clusters and more points than that."""
+GRID_SHAPES = ("blobs", "moons", "circles", "anisotropic", "varied", "overlapping", "uniform")
+"""The standard rows (``engine.data`` shapes): the K-means lab's, overlapping Gaussians, and
+uniform noise, the structureless null set on which every cluster found is an artefact."""
 BANDWIDTH_QUANTILE = 0.2
 """estimate_bandwidth's quantile (scikit-learn's default is 0.3, which merged the four blobs
 into two; its cluster-comparison example uses 0.2 for several data sets)."""
-
-
-@dataclass(frozen=True)
-class GridData:
-    """One row of the grid: points, and their true groups if known."""
-
-    name: str
-    title: str
-    X: Array
-    labels: Ints | None
 
 
 @dataclass(frozen=True)
@@ -146,28 +148,48 @@ class Cell:
 # ----------------------------------------------------------------------------- data
 
 
-def grid_datasets(n_samples: int = GRID_SAMPLES, random_state: int = 0) -> tuple[GridData, ...]:
-    """The grid's rows: the K-means lab's shapes, overlapping Gaussians and a null set.
+def grid_datasets(n_samples: int = GRID_SAMPLES, random_state: int = 0) -> tuple[Dataset, ...]:
+    """The grid's standard rows: every shape of ``GRID_SHAPES``, ``n_samples`` points in 2-D.
 
-    Every row has ``n_samples`` points in 2-D. The structureless row is the K-means lab's
-    uniform noise: any cluster a method reports there is an artefact.
+    Each is ``engine.data.make_dataset(kind, n_samples=..., random_state=...)`` with the
+    catalog's defaults otherwise, the same data the K-means lab generates.
     """
-    rows = []
-    for kind in ("blobs", "moons", "circles", "anisotropic", "varied"):
-        ds = data_io.make_dataset(kind, n_samples=n_samples, random_state=random_state)
-        rows.append(GridData(kind, ds.title, ds.X, ds.labels))
-    X, y = make_overlapping(n_samples, random_state)
-    rows.append(GridData("overlapping", "Overlapping Gaussians", X, y))
-    ds = data_io.make_dataset("uniform", n_samples=n_samples, random_state=random_state)
-    rows.append(GridData("null", "No structure (uniform)", ds.X, None))
-    return tuple(rows)
+    return tuple(
+        data_io.make_dataset(kind, n_samples=n_samples, random_state=random_state)
+        for kind in GRID_SHAPES
+    )
 
 
-def make_overlapping(n_samples: int, random_state: int | None = 0) -> tuple[Array, Ints]:
-    """Three 2-D Gaussians whose 1σ regions overlap: no method can separate them cleanly."""
-    X, y = make_blobs(n_samples=n_samples, centers=[[0.0, 0.0], [2.2, 0.4], [1.0, 2.0]],
-                      cluster_std=[1.0, 0.8, 0.9], random_state=random_state)  # fmt: skip
-    return np.ascontiguousarray(X, dtype=np.float64), y.astype(np.intp)
+def grid_row(data: Dataset, max_points: int = GRID_MAX_POINTS) -> Dataset:
+    """``data`` as a grid row: itself, or a random sample of ``max_points`` of its points.
+
+    The sample keeps each point's true group and its row in the uploaded table, and says
+    in its notes that it is a sample. Raises :class:`~engine.data.DataError` when there are
+    fewer than ``GRID_MIN_POINTS`` points.
+    """
+    check_grid_data(data)
+    n = data.n_samples
+    if n <= max_points:
+        return data
+    keep = np.sort(np.random.default_rng(0).choice(n, size=max_points, replace=False))
+    return replace(
+        data,
+        X=data.X[keep],
+        raw=data.raw[keep],
+        labels=None if data.labels is None else data.labels[keep],
+        row_index=data.row_index[keep],
+        notes=(*data.notes, f"The grid runs on a random sample of {max_points:,} of the "
+                            f"{n:,} points."),
+    )  # fmt: skip
+
+
+def check_grid_data(data: Dataset) -> None:
+    """Raise :class:`~engine.data.DataError` unless ``data`` has ``GRID_MIN_POINTS`` points."""
+    if data.n_samples < GRID_MIN_POINTS:
+        raise DataError(
+            f"There are {data.n_samples:,} points: comparing clustering methods needs at "
+            f"least {GRID_MIN_POINTS}. Use more rows, or columns with fewer missing values."
+        )
 
 
 # ----------------------------------------------------------------------------- rules
@@ -250,7 +272,9 @@ def _birch_choice(X: Array) -> Choice:
     spacing = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)[0][:, -1]
     threshold = round_sig(float(np.median(spacing)) or 1e-12)
     tree = birch_steps(X, threshold, 50, None)
-    best, _ = silhouette_k(X, lambda k: tree.with_global_step(min(k, tree.n_subclusters)).labels)
+    # More clusters than subclusters cannot be made: K stops at the tree's subclusters.
+    ks = [k for k in K_RANGE if k <= tree.n_subclusters]
+    best, _ = silhouette_k(X, lambda k: tree.with_global_step(k).labels, ks)
     return Choice(
         {"threshold": threshold, "branching_factor": 50, "n_clusters": best},
         f"threshold = median distance to the {k}-th nearest neighbour = {threshold:g}; "
@@ -399,7 +423,7 @@ METHODS: Mapping[str, Method] = MappingProxyType({
 
 
 def run_cell(
-    data: GridData, method: Method, overrides: Mapping[str, object] | None = None
+    data: Dataset, method: Method, overrides: Mapping[str, object] | None = None
 ) -> Cell:
     """Choose the default, apply the overrides, fit and score one cell; never raises for
     bad parameters or a failed fit (the cell carries the message).
@@ -412,7 +436,7 @@ def run_cell(
         return _run_cell(data, method, overrides)
 
 
-def _run_cell(data: GridData, method: Method, overrides: Mapping[str, object] | None) -> Cell:
+def _run_cell(data: Dataset, method: Method, overrides: Mapping[str, object] | None) -> Cell:
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(method.param_names)
     t0 = time.perf_counter()
@@ -464,7 +488,7 @@ def _scored(data, method, params, rule, labels, seconds, choose_seconds, notes) 
 
 
 def compare(
-    datasets: Sequence[GridData],
+    datasets: Sequence[Dataset],
     methods: Sequence[Method],
     overrides: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
     on_progress: Callable[[float, str], None] | None = None,

@@ -7,35 +7,34 @@ scikit-learn's ``HDBSCAN`` computes all of these but keeps only ``labels_`` and
 exposes the trees, but it is a second implementation whose labels differ from
 scikit-learn's (adjusted Rand 0.94 on the digits table with the same settings, measured
 here), so its trees would not explain the labels the Lab shows. Instead
-:func:`hdbscan_steps` fits scikit-learn's ``HDBSCAN``, takes its single-linkage tree and
-runs the steps after it by hand, the way ``sklearn/cluster/_hdbscan/_tree.pyx`` does:
-condense the tree by ``min_cluster_size``, sum each cluster's stability, select clusters
-by excess of mass, label the points and measure their membership. The labels and strengths
-it finds equal scikit-learn's (tested), so the condensed tree drawn is the one behind the
-labels, and the cluster numbers match.
+:func:`hdbscan_steps` runs scikit-learn's own pipeline one step at a time and keeps what
+``HDBSCAN.fit`` throws away: the core distances (a k-d tree's k-th neighbour), the minimum
+spanning tree of mutual reachability (scikit-learn's Prim, ``mst_from_data_matrix``) and the
+single-linkage tree made from it (``_process_mst``), exactly as ``_hdbscan_prims`` calls
+them. The steps after the tree are written out here, the way
+``sklearn/cluster/_hdbscan/_tree.pyx`` does them: condense the tree by
+``min_cluster_size``, sum each cluster's stability, select clusters by excess of mass, label
+the points and measure their membership. The labels and strengths found equal
+``HDBSCAN().fit``'s (tested), so the condensed tree drawn is the one behind the labels, and
+the cluster numbers match.
 
-``HDBSCAN._single_linkage_tree_`` is private, read here for one reason: the
-single-linkage tree has ties (many mutual reachability distances equal a core distance)
-and which tied merge comes first changes the labels of bridge points, so only scikit-learn's
-own tree reproduces its labels. It has had the same form (scipy's linkage format as a
-record array: ``left_node, right_node, value, cluster_size``) since scikit-learn 1.3;
-:func:`_linkage_of` checks those fields and says so if they change.
-
-The minimum spanning tree is drawn from :func:`mutual_reachability_mst`, Prim's algorithm
-over the mutual reachability graph, compiled with numba (O(n²) time, O(n) memory). With
-ties, several minimum spanning trees exist; its edge weights always equal the
-single-linkage tree's merge heights (tested).
+Why scikit-learn's own spanning tree, and not one computed here: many mutual reachability
+distances are tied (they equal a core distance), and which tied edge comes first changes
+the labels of bridge points, so only scikit-learn's own tree reproduces its labels. Its two
+functions are private; they have had the same form since scikit-learn 1.3, and
+:func:`_sklearn_pipeline` says so plainly if that changes. One pass through them, instead
+of a fit plus a second spanning tree for the picture, halves the view's time.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
-from sklearn.cluster import HDBSCAN
+from sklearn.metrics import DistanceMetric
 from sklearn.neighbors import NearestNeighbors
 
 Array = npt.NDArray[np.float64]
@@ -146,7 +145,7 @@ class HdbscanRun:
 def hdbscan_steps(
     X: npt.ArrayLike, min_cluster_size: int = 5, min_samples: int | None = None
 ) -> HdbscanRun:
-    """Fit scikit-learn's HDBSCAN and rebuild every step between its tree and its labels.
+    """Run scikit-learn's HDBSCAN step by step, keeping every step between points and labels.
 
     Parameters
     ----------
@@ -165,15 +164,10 @@ def hdbscan_steps(
     ValueError
         If a parameter is out of range (the message names it).
     """
-    X = np.asarray(X, dtype=np.float64)
-    n = len(X)
-    check_sizes(min_cluster_size, min_samples, n)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    check_sizes(min_cluster_size, min_samples, len(X))
     k = min_cluster_size if min_samples is None else min_samples
-    model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=k, copy=True).fit(X)
-    linkage = _linkage_of(model)
-
-    core = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)[0][:, -1]
-    edges, weights = mutual_reachability_mst(X, core)
+    core, edges, weights, linkage = single_linkage_tree(X, k)
     condensed = condense_tree(linkage, min_cluster_size)
     stability = cluster_stability(condensed)
     selected = select_clusters(condensed, stability)
@@ -184,46 +178,32 @@ def hdbscan_steps(
     )  # fmt: skip
 
 
-def mutual_reachability_mst(X: Array, core: Array) -> tuple[Ints, Array]:
-    """Prim's algorithm on mutual reachability max(core(a), core(b), ‖a − b‖), O(n) memory.
+def single_linkage_tree(X: Array, min_samples: int) -> tuple[Array, Ints, Array, Array]:
+    """scikit-learn's HDBSCAN up to its single-linkage tree, keeping every step.
 
-    Returns the (n − 1, 2) edges in the order Prim added them, and their weights.
+    Prior validation of data is assumed (float64, C-contiguous, 1 ≤ min_samples ≤ n).
+
+    Returns
+    -------
+    core : ndarray of shape (n,)
+        Distance to the ``min_samples``-th nearest neighbour, the point itself the first.
+    edges : ndarray of shape (n − 1, 2)
+        A minimum spanning tree of mutual reachability max(core(a), core(b), ‖a − b‖), in the
+        order Prim's algorithm added its edges.
+    weights : ndarray of shape (n − 1,)
+        The mutual reachability of each edge.
+    linkage : ndarray of shape (n − 1, 4)
+        The single-linkage tree those edges make, in scipy's format (left, right, height, size).
     """
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    return _prim(X, np.ascontiguousarray(core, dtype=np.float64))
-
-
-# Compiled: the loop visits n² pairs (10,000 points: 10⁸), too many for numpy one row at a
-# time (6 s there, under 1 s here). Cached on disk, so only a machine's first call compiles it.
-@njit(cache=True, nogil=True)
-def _prim(X, core):  # pragma: no cover - compiled
-    n, d = X.shape
-    core2 = core * core  # squared throughout: max and < keep their order, one sqrt at the end
-    outside = np.arange(1, n)  # points not yet in the tree; the tree starts at point 0
-    best = np.full(n, np.inf)  # cheapest known squared link of each outside point to the tree
-    link = np.zeros(n, dtype=np.intp)  # the tree point giving that link
-    edges = np.empty((max(n - 1, 0), 2), dtype=np.intp)
-    weights = np.empty(max(n - 1, 0))
-    current, m = 0, n - 1
-    for e in range(n - 1):
-        nearest_at, nearest_reach = -1, np.inf
-        for at in range(m):
-            j = outside[at]
-            dist2 = 0.0
-            for f in range(d):
-                diff = X[j, f] - X[current, f]
-                dist2 += diff * diff
-            reach2 = max(dist2, core2[j], core2[current])
-            if reach2 < best[j]:
-                best[j], link[j] = reach2, current
-            if best[j] < nearest_reach:
-                nearest_at, nearest_reach = at, best[j]
-        current = outside[nearest_at]
-        edges[e, 0], edges[e, 1] = link[current], current
-        weights[e] = np.sqrt(nearest_reach)
-        m -= 1
-        outside[nearest_at] = outside[m]  # drop it from the outside list
-    return edges, weights
+    mst_from_data_matrix, process_mst = _sklearn_pipeline()
+    # The calls HDBSCAN.fit makes for Euclidean data ("auto": a k-d tree, leaf_size 40).
+    neighbours = NearestNeighbors(n_neighbors=min_samples, algorithm="kd_tree", leaf_size=40)
+    distances, _ = neighbours.fit(X).kneighbors(X, min_samples)  # (n, min_samples)
+    core = np.ascontiguousarray(distances[:, -1])
+    mst = mst_from_data_matrix(X, core, DistanceMetric.get_metric("euclidean"), 1.0)
+    linkage = _as_linkage(process_mst(mst))
+    edges = np.column_stack([mst["current_node"], mst["next_node"]]).astype(np.intp)
+    return core, edges, np.asarray(mst["distance"], dtype=np.float64), linkage
 
 
 def condense_tree(linkage: Array, min_cluster_size: int) -> CondensedTree:
@@ -235,10 +215,11 @@ def condense_tree(linkage: Array, min_cluster_size: int) -> CondensedTree:
     every point falls out and the cluster ends.
     """
     n = len(linkage) + 1
-    left = linkage[:, 0].astype(np.intp)
-    right = linkage[:, 1].astype(np.intp)
-    height = linkage[:, 2]
-    size = np.concatenate([np.ones(n, dtype=np.intp), linkage[:, 3].astype(np.intp)])
+    # Plain lists: this walk is a Python loop, and list items read faster than numpy scalars.
+    left = linkage[:, 0].astype(np.intp).tolist()
+    right = linkage[:, 1].astype(np.intp).tolist()
+    height = linkage[:, 2].tolist()
+    size = [1] * n + linkage[:, 3].astype(np.intp).tolist()
 
     def points_under(node: int) -> list[int]:
         """The points below ``node``, breadth first (scikit-learn's row order)."""
@@ -259,12 +240,12 @@ def condense_tree(linkage: Array, min_cluster_size: int) -> CondensedTree:
                 continue
             cluster = relabel[node]
             a, b = left[node - n], right[node - n]
-            lam = 1.0 / height[node - n] if height[node - n] > 0 else np.inf
+            lam = 1.0 / height[node - n] if height[node - n] > 0 else math.inf
             big_a, big_b = size[a] >= min_cluster_size, size[b] >= min_cluster_size
             if big_a and big_b:
                 for child in (a, b):
                     relabel[child] = next_cluster
-                    rows.append((cluster, next_cluster, lam, int(size[child])))
+                    rows.append((cluster, next_cluster, lam, size[child]))
                     next_cluster += 1
             else:
                 for child, big in ((a, big_a), (b, big_b)):
@@ -364,13 +345,25 @@ def check_sizes(min_cluster_size: object, min_samples: object, n_samples: int) -
             )
 
 
-def _linkage_of(model: HDBSCAN) -> Array:
-    """scikit-learn's single-linkage tree as scipy's (n − 1, 4) float linkage matrix."""
-    tree = getattr(model, "_single_linkage_tree_", None)
-    fields = ("left_node", "right_node", "value", "cluster_size")
-    if tree is None or tree.dtype.names != fields:
+def _sklearn_pipeline():
+    """scikit-learn's private spanning-tree and single-linkage steps (see the module's note)."""
+    try:
+        from sklearn.cluster._hdbscan._linkage import mst_from_data_matrix
+        from sklearn.cluster._hdbscan.hdbscan import _process_mst
+    except ImportError as exc:
         raise RuntimeError(
-            "This scikit-learn's HDBSCAN no longer keeps its single-linkage tree as "
+            "This scikit-learn no longer has HDBSCAN's mst_from_data_matrix and _process_mst "
+            f"where they were ({exc}); engine/clustering/_hdbscan.py needs updating for it."
+        ) from None
+    return mst_from_data_matrix, _process_mst
+
+
+def _as_linkage(tree: np.ndarray) -> Array:
+    """scikit-learn's single-linkage record array as scipy's (n − 1, 4) float linkage matrix."""
+    fields = ("left_node", "right_node", "value", "cluster_size")
+    if tree.dtype.names != fields:
+        raise RuntimeError(
+            "This scikit-learn's HDBSCAN no longer builds its single-linkage tree as "
             f"{fields}; engine/clustering/_hdbscan.py needs updating for it."
         )
     return np.column_stack([tree[f].astype(np.float64) for f in fields])
@@ -379,19 +372,27 @@ def _linkage_of(model: HDBSCAN) -> Array:
 def size_effects(
     X: npt.ArrayLike, min_cluster_sizes: list[int], min_samples_values: list[int | None]
 ) -> list[dict[str, float]]:
-    """Clusters and noise share of scikit-learn's HDBSCAN for each pair of sizes.
+    """Clusters and noise share of HDBSCAN for each pair of sizes.
 
     One row per (min_cluster_size, min_samples): how coarse the clusters are, and how much
-    is called noise. Pairs out of range for the data are skipped.
+    is called noise. Pairs out of range for the data are skipped. The single-linkage tree
+    depends on min_samples alone (min_cluster_size only condenses it), so each tree is
+    built once and condensed for every min_cluster_size; the labels are those of
+    ``HDBSCAN(min_cluster_size, min_samples).fit`` (tested).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    trees: dict[int, Array] = {}  # min_samples -> single-linkage tree
     rows = []
     for mcs in min_cluster_sizes:
         for ms in min_samples_values:
             if not 2 <= mcs <= len(X) or (ms is not None and not 1 <= ms <= len(X)):
                 continue
-            labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(X).labels_
-            rows.append({"min_cluster_size": mcs, "min_samples": mcs if ms is None else ms,
+            k = mcs if ms is None else ms
+            if k not in trees:
+                trees[k] = single_linkage_tree(X, k)[3]
+            tree = condense_tree(trees[k], mcs)
+            labels, _ = label_points(tree, select_clusters(tree, cluster_stability(tree)))
+            rows.append({"min_cluster_size": mcs, "min_samples": k,
                          "clusters": int(labels.max()) + 1,
                          "noise": float((labels == -1).mean())})  # fmt: skip
     return rows

@@ -1,7 +1,8 @@
 """Data sets the Lab ships: generated shapes and scikit-learn's bundled sample tables.
 
 The shapes are chosen to show where K-means works and where it fails (round blobs, moons,
-rings, stretched and unequal blobs, uniform noise); each comes with a note saying why.
+rings, stretched and unequal blobs, overlapping Gaussians, uniform noise with no structure at
+all); each comes with a note saying why.
 :data:`GENERATED` and :data:`SAMPLES` describe what is on offer (so a page can show only the
 controls a shape uses); :func:`make_dataset` and :func:`load_sample` return a
 :class:`~engine.data.dataset.Dataset`. Pure numpy and scikit-learn; never streamlit or plotly.
@@ -64,6 +65,9 @@ _ANISOTROPIC_TRANSFORM = np.array([[0.6, -0.6], [-0.4, 0.8]])
 # Relative spread and relative size of the groups of the "varied" shape, cycled over centers.
 _VARIED_STD_FACTORS = (1.0, 4.0, 0.5, 2.0)
 _VARIED_SIZE_WEIGHTS = (8.0, 4.0, 2.0, 1.0)
+# Three groups whose 1σ regions overlap: fixed centres and spreads, so only the seed varies.
+_OVERLAPPING_CENTERS = ((0.0, 0.0), (2.2, 0.4), (1.0, 2.0))
+_OVERLAPPING_STDS = (1.0, 0.8, 0.9)
 
 GENERATED: Mapping[str, DatasetInfo] = MappingProxyType(
     {
@@ -106,6 +110,15 @@ GENERATED: Mapping[str, DatasetInfo] = MappingProxyType(
             "outer points to a tight neighbour, and a big group can take two centroids.",
             ("n_samples", "n_features", "centers", "cluster_std", "random_state"),
         ),
+        "overlapping": DatasetInfo(
+            "overlapping",
+            "Overlapping Gaussians",
+            "Three round Gaussian groups in the plane whose 1σ regions overlap.",
+            "Points in the overlap are as close to another group's centre as to their own, so "
+            "no hard boundary recovers the groups: K-means (and every method) mislabels them; "
+            "a Gaussian mixture at least says how unsure it is.",
+            ("n_samples", "random_state"),
+        ),
         "uniform": DatasetInfo(
             "uniform",
             "Uniform noise",
@@ -132,12 +145,13 @@ def make_dataset(
 
     Parameters
     ----------
-    kind : {"blobs", "moons", "circles", "anisotropic", "varied", "uniform"}
+    kind : {"blobs", "moons", "circles", "anisotropic", "varied", "overlapping", "uniform"}
         The shape; ``GENERATED[kind]`` describes it and lists the parameters it uses.
     n_samples : int, default=300
         Number of points, 1 to ``MAX_ROWS``.
     n_features : int, default=2
-        Dimensions (blobs, anisotropic, varied, uniform); moons and circles are always 2-D.
+        Dimensions (blobs, anisotropic, varied, uniform); moons, circles and overlapping
+        Gaussians are always 2-D.
     centers : int, default=4
         Number of groups (blobs, anisotropic, varied); also ``suggested_k`` for uniform noise.
     cluster_std : float, default=0.60
@@ -214,12 +228,21 @@ def make_dataset(
             cluster_std=stds.tolist(),
             random_state=random_state,
         )
+    elif kind == "overlapping":
+        X, y = skdatasets.make_blobs(
+            n_samples=n_samples,
+            centers=np.array(_OVERLAPPING_CENTERS),
+            cluster_std=list(_OVERLAPPING_STDS),
+            random_state=random_state,
+        )
     else:  # uniform
         rng = check_random_state(random_state)
         X, y = rng.uniform(-10.0, 10.0, size=(n_samples, n_features)), None
 
     info = GENERATED[kind]
-    n_groups = {"moons": 2, "circles": 2}.get(kind, centers)
+    n_groups = {"moons": 2, "circles": 2, "overlapping": len(_OVERLAPPING_CENTERS)}.get(
+        kind, centers
+    )
     return Dataset(
         name=kind,
         title=info.title,

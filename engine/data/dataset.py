@@ -122,8 +122,8 @@ def standardize(X: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], Standardizat
 class Dataset:
     """Points a lab works on, wherever they came from, with what it takes to show and export them.
 
-    Made by :func:`~engine.data.make_dataset`, :func:`~engine.data.load_sample` or
-    :meth:`from_upload`; :meth:`with_standardized_features` rescales it.
+    Made by :func:`~engine.data.make_dataset`, :func:`~engine.data.load_sample`,
+    :meth:`from_upload` or :meth:`from_points`; :meth:`with_standardized_features` rescales it.
 
     Attributes
     ----------
@@ -145,8 +145,8 @@ class Dataset:
         Why K-means does well or struggles on this data ("" when nothing is known).
     suggested_k : int or None
         A sensible starting K (number of true groups, or ``centers``), if one is known.
-    source : {"generated", "sample", "upload"}
-        Where the points came from.
+    source : {"generated", "sample", "upload", "points"}
+        Where the points came from ("points": :meth:`from_points`, e.g. in a notebook).
     raw : ndarray of shape (n_samples, n_features), float64
         The same points in their original units, to export. ``X`` itself unless
         standardised; construct with ``None`` (the default) when ``X`` is in original units.
@@ -225,6 +225,55 @@ class Dataset:
         X, standardization = standardize(self.X)
         notes = (*self.notes, _STANDARDIZED_NOTE)
         return replace(self, X=X, raw=self.X, standardization=standardization, notes=notes)
+
+    @classmethod
+    def from_points(
+        cls,
+        X: npt.ArrayLike,
+        labels: npt.ArrayLike | None = None,
+        *,
+        name: str = "points",
+        title: str = "Points",
+    ) -> Dataset:
+        """Points from a notebook, and their true groups if known, as a Dataset.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite points.
+        labels : array-like of shape (n_samples,), optional
+            True group of each point, any values; they are numbered 0, 1, ... in sorted
+            order and their values kept as ``label_names``.
+        name, title : str
+            Key and short human name.
+
+        Examples
+        --------
+        >>> ds = Dataset.from_points([[0, 0], [0, 1], [5, 5]], ["a", "a", "b"])
+        >>> ds.feature_names, ds.labels.tolist(), ds.label_names
+        (('x1', 'x2'), [0, 0, 1], ('a', 'b'))
+        """
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise ValueError(f"X should be a 2-D array of finite numbers, got shape {X.shape}.")
+        codes = label_names = None
+        if labels is not None:
+            values, codes = np.unique(np.asarray(labels), return_inverse=True)
+            if len(codes) != len(X):
+                raise ValueError(f"labels has {len(codes)} entries, X has {len(X)} rows.")
+            codes, label_names = codes.astype(np.int64), tuple(str(v) for v in values)
+        return cls(
+            name=name,
+            title=title,
+            description=f"{X.shape[0]:,} points × {X.shape[1]} features.",
+            X=X,
+            feature_names=tuple(f"x{j + 1}" for j in range(X.shape[1])),
+            labels=codes,
+            label_names=label_names,
+            kmeans_note="",
+            suggested_k=None if label_names is None else len(label_names),
+            source="points",
+        )
 
     @classmethod
     def from_upload(cls, table: CsvTable, features: Features) -> Dataset:
