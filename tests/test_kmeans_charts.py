@@ -99,8 +99,8 @@ def test_user_text_is_escaped_in_titles_axes_and_notes():
     assert fig.layout.title.text == html.escape(XSS)
     assert fig.layout.xaxis.title.text == html.escape(XSS)
     assert fig.layout.yaxis.title.text == "&lt;b&gt;y&lt;/b&gt;"
-    assert "<img" not in fig.layout.annotations[0].text
-    assert html.escape(XSS) in fig.layout.annotations[0].text
+    notes = fig.layout.title.subtitle.text  # notes sit above the plot, never on the data
+    assert "<img" not in notes and html.escape(XSS) in notes
 
 
 def test_plane_notes_say_projection_and_sample():
