@@ -1,7 +1,9 @@
-"""Entry point of the Clustering & Attention Lab: page config and navigation.
+"""Entry point of the Clustering & Attention Lab: page config, navigation, the shared look.
 
 Run with ``streamlit run app.py``. Every page lives in ``app_pages/`` and is served
-at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working.
+at a stable URL path, so links to ``/kmeans`` or ``/attention`` keep working. Around the
+page this file sets what every page shares: presenter mode (``?present=1``), the page
+style, and, once per server process, the housekeeping and warm-up threads.
 """
 
 import logging
@@ -10,13 +12,18 @@ import re
 import streamlit as st
 
 import housekeeping
+import warmup
+from app_pages.components import present
+from app_pages.components.figures import prefetch_chart_library
 
 log = logging.getLogger("lab")
 
+present.read_link()  # ?present=1: before the page config, which folds the sidebar away
 st.set_page_config(
     page_title="Clustering & Attention Lab",
     page_icon=":material/science:",
     layout="wide",
+    initial_sidebar_state=present.sidebar_state(),
 )
 
 # The pages live in app_pages/, not pages/: when a folder named pages/ sits beside this
@@ -51,10 +58,16 @@ for key in list(st.session_state):
     if key.startswith(LAB_PREFIXES) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
 
-# Once per server process: release closed sessions' memory after their TTL (see the module).
-housekeeping.start()
-
 page = st.navigation(PAGES)
+
+# Once per server process: release closed sessions' memory after their TTL, and import the
+# labs' heavy libraries in the background, this page's lab first (see the modules).
+housekeeping.start()
+warmup.start(first=page.url_path)
+
+present.toggle()
+present.style()
+prefetch_chart_library()  # the browser loads Plotly's script while the page computes
 try:
     page.run()
 except Exception:
@@ -69,3 +82,5 @@ except Exception:
         "reload the browser tab.",
         icon=":material/error:",
     )
+finally:
+    present.keep_in_link()  # pages rewrite the address; presenter mode stays in it
