@@ -61,7 +61,8 @@ for key in list(st.session_state):
 page = st.navigation(PAGES)
 
 # Once per server process: release closed sessions' memory after their TTL, and import the
-# labs' heavy libraries in the background, this page's lab first (see the modules).
+# labs' heavy libraries in the background, this page's lab first (serve.py starts that at
+# server start; see the modules).
 housekeeping.start()
 warmup.start(first=page.url_path)
 
@@ -83,4 +84,5 @@ except Exception:
         icon=":material/error:",
     )
 finally:
+    warmup.page_drawn()  # the warm-up may now turn to the other labs
     present.keep_in_link()  # pages rewrite the address; presenter mode stays in it

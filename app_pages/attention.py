@@ -350,8 +350,9 @@ st.caption(
     "Type a sequence and watch multi-head attention, softmax(QKᵀ/√dₖ)·V, at work: every "
     "head's weights as a heatmap, each step of the formula, what the heads have in common."
 )
+ss.setdefault("attention_source", TOY)
 source = st.segmented_control(
-    "What should attend?", [TOY, FREE], default=TOY, key="attention_source",
+    "What should attend?", [TOY, FREE], key="attention_source",
     help="Trained toy models have heads with readable patterns; random weights show the "
     "mechanism on any text you type.",
 )  # fmt: skip

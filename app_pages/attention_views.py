@@ -236,24 +236,24 @@ def formula(step: int) -> str:
     q, k, v = term("Q_h", 0, 1), term("K_h", 0, 1), term("V_h", 0, 4)
     softmax, plus_mask = term(r"\mathrm{softmax}", 3), term("+ M", 2)
     concat, projection = term(r"\mathrm{concat}_h", 5), term(r"\, W_O^\top + b_O", 6)
-    scores = term(r"\frac{%s %s^\top}{\sqrt{d_k}}" % (q, k), 1)
-    inner = r"%s\!\left(%s %s\right) %s" % (softmax, scores, plus_mask, v)
-    return r"\mathrm{output} = %s\left(%s\right)%s" % (concat, inner, projection)
+    scores = term(r"\frac{" + q + " " + k + r"^\top}{\sqrt{d_k}}", 1)
+    inner = softmax + r"\!\left(" + scores + " " + plus_mask + r"\right) " + v
+    return r"\mathrm{output} = " + concat + r"\left(" + inner + r"\right)" + projection
 
 
 def steps_tab(run: AttentionRun, sel: Selection) -> None:
     """One step of the formula at a time: a stepper, the formula with that term in red, and
     only that step's matrices (every step at once is optional)."""
     ss = st.session_state
-    h1, h2, h3 = st.columns([1, 4, 1], vertical_alignment="bottom")
+    h1, h2, h3 = st.columns([1, 3, 1], vertical_alignment="bottom")
     head = h1.selectbox("Head to follow", range(run.n_heads), key="attention_step_head",
                         format_func=lambda h: f"head {h + 1}")  # fmt: skip
     every = h3.toggle("Every step", key="attention_all_steps",
                       help="Show all seven steps one below the other.")  # fmt: skip
     s = run.steps(sel.seq, sel.layer, head)
-    st.markdown(
+    h2.markdown(
         f"Follow **head {head + 1}** of layer {sel.layer + 1} through the formula, with "
-        f"$d_k = d_{{head}} = {s.d_head}$ and {len(s.tokens)} tokens:"
+        f"$d_k = d_{{head}} = {s.d_head}$ and {len(s.tokens)} tokens."
     )
     if every:
         st.latex(formula(-1))
@@ -262,18 +262,17 @@ def steps_tab(run: AttentionRun, sel: Selection) -> None:
         return
     ss.setdefault("attention_step", 0)
     ss["attention_step"] = min(max(int(ss["attention_step"]), 0), len(STEPS) - 1)
-    with h2:
-        back, pills, forward = st.columns([1, 8, 1], vertical_alignment="bottom")
-        back.button("", icon=":material/chevron_left:", key="attention_step_back_button",
-                    help="Previous step", disabled=ss["attention_step"] == 0,
-                    on_click=lambda: ss.update(attention_step=ss["attention_step"] - 1))
-        pills.segmented_control(
-            "Step", range(len(STEPS)), key="attention_step", label_visibility="collapsed",
-            format_func=lambda i: f"{i + 1} · {STEPS[i]}", required=True,
-        )  # fmt: skip
-        forward.button("", icon=":material/chevron_right:", key="attention_step_next_button",
-                       help="Next step", disabled=ss["attention_step"] == len(STEPS) - 1,
-                       on_click=lambda: ss.update(attention_step=ss["attention_step"] + 1))
+    back, pills, forward = st.columns([1, 14, 1], vertical_alignment="center")
+    back.button("", icon=":material/chevron_left:", key="attention_step_back_button",
+                help="Previous step", disabled=ss["attention_step"] == 0,
+                on_click=lambda: ss.update(attention_step=ss["attention_step"] - 1))
+    pills.segmented_control(
+        "Step", range(len(STEPS)), key="attention_step", label_visibility="collapsed",
+        format_func=lambda i: f"{i + 1} · {STEPS[i]}", required=True,
+    )  # fmt: skip
+    forward.button("", icon=":material/chevron_right:", key="attention_step_next_button",
+                   help="Next step", disabled=ss["attention_step"] == len(STEPS) - 1,
+                   on_click=lambda: ss.update(attention_step=ss["attention_step"] + 1))
     step = ss["attention_step"]
     st.latex(formula(step))
     STEP_VIEWS[step](run, s, head, f"**{step + 1} · {STEPS[step]}.** ")
@@ -448,7 +447,7 @@ def show(run: AttentionRun, head=None) -> None:
             heads_grid(run, sel, key="attention_head_chart")
         del draws["grid"]
     tabs = st.tabs([TABS[name] for name in draws], key="attention_tab", on_change="rerun")
-    for (name, draw), tab in zip(draws.items(), tabs, strict=True):
+    for draw, tab in zip(draws.values(), tabs, strict=True):
         if tab.open:
             with tab:
                 draw(run, sel)

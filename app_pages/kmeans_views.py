@@ -4,9 +4,9 @@ The page script (``app_pages/kmeans.py``) fits and hands the fit over as :class:
 :func:`show_tabs` draws the open tab. The lab's story is :func:`story`: the clusters of one
 half-step beside the J curve with that half-step marked ("you are here"); the Result tab
 shows it for the final iteration (in presenter mode it heads the page instead), the Step
-through tab for the iteration on its slider. Each tab asks the engine (``engine.kmeans``) for what it
-shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes what the
-engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
+through tab for the iteration on its slider. Each tab asks the engine (``engine.kmeans``)
+for what it shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes
+what the engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
 step-through's iteration and half-step travel in shared links).
 """
 

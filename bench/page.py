@@ -43,7 +43,9 @@ first chart drawn in Chromium at 1440×900 (a new browser context each time: a n
 session with an empty browser cache, as a student who opens the link). ``first-visit``
 starts a fresh server for every visit and opens the lab as its very first request;
 ``new-session`` warms one server with a visit to each lab, then opens new sessions on it.
-Both interleave the labs (``--labs``) and print, per lab, medians over the repeats of:
+Both interleave the labs (``--labs``) and print, per lab, medians over the repeats of
+the following (every mode serves the app as ``make run`` does, with ``serve.py``, which
+starts the warm-up at server start; ``--plain`` serves with ``streamlit run app.py``):
 
 first_chart_s
     From navigation start (the page's ``performance.timeOrigin``) to the first chart in the
@@ -317,8 +319,11 @@ LOAD_PROBE = """
       const s = app.getAttribute('data-test-script-state');
       if (s !== last) { t.states.push([s, performance.now()]); last = s; }
     }
+    // A chart counts once it is drawn and visible (never a hidden one, such as the tiny
+    // chart app.py sends first so that the browser starts loading Plotly early).
     for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
-      if (gd.__loadDrawn === undefined && gd.querySelector('.main-svg')) {
+      if (gd.__loadDrawn === undefined && gd.querySelector('.main-svg')
+          && gd.checkVisibility()) {
         gd.__loadDrawn = performance.now();
         t.charts.push(gd);
       }
@@ -365,7 +370,8 @@ def time_load(browser, url: str, lab: str) -> dict[str, float]:
 
 
 def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
-              server_args: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+              server_args: tuple[str, ...],
+              launcher: list[str] | None) -> dict[str, dict[str, list[float]]]:
     """Page loads, the labs interleaved: each on a fresh server (``fresh``) or one warm one."""
     out: dict[str, dict[str, list[float]]] = {lab: {} for lab in labs}
 
@@ -379,14 +385,14 @@ def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
         for _ in range(repeats):
             for lab in labs:
                 started = time.monotonic()
-                proc, url = start_app(args=server_args, timeout=120)
+                proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
                 health = time.monotonic() - started
                 try:
                     record(lab, time_load(browser, url, lab) | {"health_s": health})
                 finally:
                     stop_app(proc)
         return out
-    proc, url = start_app(args=server_args, timeout=120)
+    proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
     try:
         for lab in labs:  # warm the server: each lab's first visit is not counted
             time_load(browser, url, lab)
@@ -402,13 +408,15 @@ def loadavg() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def main_load(args, server_args: tuple[str, ...]) -> None:
+def main_load(args, server_args: tuple[str, ...], launcher: list[str] | None) -> None:
     fresh = args.mode == "first-visit"
     what = "a fresh server's first request" if fresh else "a new session on a warm server"
-    print(f"{what}: goto → first chart drawn, 1440×900 (load average {loadavg()})")
+    how = "streamlit run app.py" if launcher is None else "python serve.py"
+    print(f"{what} ({how}): goto → first chart drawn, 1440×900 (load average {loadavg()})")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch_options())
-        res = load_case(browser, args.labs, args.repeats, fresh=fresh, server_args=server_args)
+        res = load_case(browser, args.labs, args.repeats, fresh=fresh, server_args=server_args,
+                        launcher=launcher)
         browser.close()
     for lab, values in res.items():
         med = {key: statistics.median(v) for key, v in values.items()}
@@ -423,6 +431,9 @@ def main() -> None:
                         choices=("kmeans", "attention", "first-visit", "new-session"))
     parser.add_argument("--labs", nargs="+", choices=tuple(LAB_PATHS), default=list(LAB_PATHS),
                         help="labs whose page loads first-visit and new-session time")
+    parser.add_argument("--plain", action="store_true",
+                        help="serve with `streamlit run app.py` instead of serve.py (which "
+                             "starts the warm-up at server start, as `make run` does)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-post-script-gc", action="store_true",
@@ -431,10 +442,12 @@ def main() -> None:
     args = parser.parse_args()
 
     extra = ("--runner.postScriptGC", "false") if args.no_post_script_gc else ()
+    serve = ROOT / "serve.py"
+    launcher = None if args.plain or not serve.exists() else [sys.executable, str(serve)]
     if args.mode in ("first-visit", "new-session"):
-        main_load(args, extra)
+        main_load(args, extra, launcher)
         return
-    proc, url = start_app(args=extra, timeout=90)
+    proc, url = start_app(args=extra, launcher=launcher, timeout=90)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(**chromium_launch_options())

@@ -258,7 +258,7 @@ def head_grid_figure(
     side = 230 if cols >= 4 else 300 if cols == 3 else 340
     angle = _axis(key_tokens, side)["tickangle"]
     title_room, label_room = 34, _label_room(key_tokens, angle) + 10
-    top, bottom = (50 if title else 10), 10
+    top, bottom = (60 if title else 30), 10  # room for the toolbar above the head titles
     plot_height = rows * (title_room + side + label_room) - title_room - label_room
     fig = make_subplots(
         rows=rows,

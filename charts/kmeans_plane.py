@@ -347,6 +347,7 @@ def playback_figure(
     if ranges is None:
         ranges = _fitted(points, *centers)
     titled(fig, "Playback: every half-step, with J beside it", notes, height=height, bottom=130)
+    fig.update_layout(margin_t=fig.layout.margin.t + 34)  # the legend sits under the title
     _plane_axes(fig, ranges, axis_titles, row=1, col=1)
     fig.update_xaxes(title_text="iteration", row=1, col=2,
                      range=[here_x[0] - 0.3, here_x[-1] + 0.3],

@@ -129,11 +129,12 @@ def present(fig: go.Figure) -> go.Figure:
     """Switch a finished figure to presenter mode (in place): larger type everywhere.
 
     The template grows every size it sets; sizes a builder set on the figure itself (the
-    base font, a title font) grow by the same factor. Returns ``fig``.
+    base font, a title font, subplot titles) grow by the same factor. Returns ``fig``.
     """
     fig.update_layout(template=PRESENT_TEMPLATE)
     layout: Any = fig.layout
-    for font in (layout.font, layout.title.font):
+    # Sizes set on the figure (make_subplots sets its titles' size) grow by the same factor.
+    for font in (layout.font, layout.title.font, *(a.font for a in layout.annotations)):
         if font.size:
             font.size = round(font.size * PRESENT_SCALE)
     if layout.height:
