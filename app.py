@@ -68,7 +68,7 @@ warmup.start(first=page.url_path)
 
 present.toggle()
 present.style()
-prefetch_chart_library()  # the browser loads Plotly's script while the page computes
+forget_prefetch = prefetch_chart_library()  # the browser loads Plotly while the page computes
 try:
     page.run()
 except Exception:
@@ -84,5 +84,6 @@ except Exception:
         icon=":material/error:",
     )
 finally:
+    forget_prefetch()
     warmup.page_drawn()  # the warm-up may now turn to the other labs
     present.keep_in_link()  # pages rewrite the address; presenter mode stays in it

@@ -33,12 +33,9 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page, by the key they were drawn with (without app.py's hidden
-    chart that starts the browser on Plotly's script)."""
+    """Plotly figures on the page, by the key they were drawn with."""
     out = {}
     for element in at.get("plotly_chart"):
-        if element.proto.id.endswith("lab_prefetch_chart"):
-            continue
         spec = json.loads(element.proto.spec)
         out[element.proto.id] = spec
     return out

@@ -7,6 +7,7 @@ larger type. :func:`prefetch_chart_library` starts the browser on Plotly's scrip
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -32,18 +33,24 @@ def show_figure(fig: go.Figure, *, key: str, container: Any = None, **kwargs: An
 
 # Plotly's script (4.6 MB) is fetched and compiled only when the first chart reaches the
 # browser, after the page's heavy work. One tiny hidden chart sent first, on a session's
-# first run, lets the browser do that while the server still computes.
+# first run, lets the browser do that while the server still computes; the page removes it
+# when it is done (the script, once asked for, stays loaded).
 _HIDDEN = "<style>.st-key-lab_chart_prefetch { display: none; }</style>"
 
 
-def prefetch_chart_library() -> None:
-    """On a session's first run, send a hidden one-point chart before anything heavy."""
+def prefetch_chart_library() -> Callable[[], None]:
+    """On a session's first run, send a hidden one-point chart before anything heavy.
+
+    Returns what removes it again: call it when the page has run.
+    """
     ss = st.session_state
     if ss.get("lab_chart_prefetched"):
-        return
+        return lambda: None
     ss["lab_chart_prefetched"] = True
     st.html(_HIDDEN)
-    with st.container(key="lab_chart_prefetch", height=1, border=False):
+    slot = st.empty()
+    with slot.container(key="lab_chart_prefetch", height=1, border=False):
         st.plotly_chart({"data": [{"type": "scatter", "x": [0], "y": [0]}],
                          "layout": {"height": 10}},
                         key="lab_prefetch_chart", theme=None, config={"staticPlot": True})
+    return slot.empty
