@@ -19,9 +19,9 @@ Three rules hold for every figure here:
 Template, fonts and group colours come from :mod:`charts.theme`, the Lab's one look;
 token labels are at least 14 px and dark, and single characters are never rotated.
 
-This module is a little over 450 lines because it is one job: every figure here is a
-token-labelled attention map or a per-head summary, drawn with the same escaping, ticks
-and mask rules defined at the top; split, those helpers would have to travel between files.
+Every figure here is a token-labelled map, drawn with the escaping, ticks and mask rules
+defined at the top; the per-head summaries, which show no tokens, are in
+:mod:`charts.attention_summary` (and importable from here too).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.theme import MUTED, TEMPLATE, TICK_FONT_SIZE, cluster_colors, user_text
+from charts.attention_summary import head_metric_figure, head_similarity_figure
+from charts.theme import MUTED, TEMPLATE, TICK_FONT_SIZE, user_text
 
 __all__ = [
     "MASKED_COLOUR",
@@ -429,45 +430,6 @@ def matrix_figure(
     return fig
 
 
-def head_metric_figure(
-    values: Array,
-    head_names: Sequence[str],
-    *,
-    metric: str,
-    groups: Sequence[int] | None = None,
-    value_range: tuple[float, float] | None = None,
-    description: str = "",
-) -> go.Figure:
-    """A bar per head (entropy, sparsity, ...), coloured by similarity group if given."""
-    values = np.asarray(values, dtype=float)
-    names = [user_text(n) for n in head_names]
-    colours = cluster_colors(1)[0]
-    if groups is not None:
-        palette = cluster_colors(max(groups, default=0) + 1)
-        colours = [palette[g] for g in groups]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=values,
-            marker_color=colours,
-            customdata=[f"group {g + 1}" for g in groups] if groups is not None else None,
-            hovertemplate=f"%{{x}}<br>{user_text(metric)}: %{{y:.3f}}"
-            + ("<br>%{customdata}" if groups is not None else "")
-            + "<extra></extra>",
-            text=[f"{v:.2f}" for v in values],
-            textposition="outside",
-        )
-    )
-    fig.update_layout(
-        title=dict(text=user_text(metric)),
-        yaxis=dict(title=user_text(description) or None, range=value_range),
-        height=320,
-        margin=dict(l=10, r=10, t=50, b=10),
-        template=TEMPLATE,
-    )
-    return fig
-
-
 def key_attention_figure(
     totals: Array, key_tokens: Sequence[str], *, title: str, note: str = ""
 ) -> go.Figure:
@@ -502,36 +464,4 @@ def key_attention_figure(
         margin=dict(l=10, r=10, t=70 if note else 50, b=10),
         template=TEMPLATE,
     )  # fmt: skip
-    return fig
-
-
-def head_similarity_figure(
-    distances: Array, head_names: Sequence[str], groups: Sequence[int] | None = None
-) -> go.Figure:
-    """Jensen-Shannon distances between heads (0 = same pattern), heads ordered by group."""
-    distances = np.asarray(distances, dtype=float)
-    order = np.argsort(groups, kind="stable") if groups is not None else np.arange(len(distances))
-    names = [user_text(head_names[i]) for i in order]
-    if groups is not None:
-        names = [f"{n} (g{groups[i] + 1})" for n, i in zip(names, order, strict=True)]
-    d = distances[np.ix_(order, order)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=d,
-            x=names,
-            y=names,
-            zmin=0,
-            zmax=1,
-            colorscale="Viridis_r",
-            hovertemplate="%{y} vs %{x}: distance %{z:.2f}<extra></extra>",
-            colorbar=dict(title=dict(text="distance"), len=0.8, y=0, yanchor="bottom"),
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title=dict(text="How different are the heads? (Jensen-Shannon distance)"),
-        height=max(340, 40 * len(names) + 160),
-        margin=dict(l=10, r=10, t=50, b=10),
-        template=TEMPLATE,
-    )
     return fig
