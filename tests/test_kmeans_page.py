@@ -167,6 +167,41 @@ def test_generating_moons_shows_its_note_and_true_groups():
     assert at.session_state["kmeans_data"].n_samples == 500
 
 
+def test_choosing_a_shape_shows_that_shape_at_once():
+    at = open_page()
+    at.selectbox(key="kmeans_gen_kind").set_value("moons").run()  # no "Generate data" press
+    assert at.session_state["kmeans_data"].name == "moons"
+    assert "Two moons" in [h.value for h in at.subheader]
+    assert any("half circles" in c.value for c in at.caption)  # the note describes moons
+    assert not any("make_blobs" in c.value for c in at.caption)
+
+
+def test_delta_j_within_rounding_is_shown_as_zero(default_page):
+    at = open_tab(default_page, "Convergence")
+    table = next(df for df in at.dataframe if "ΔJ" in df.value.columns).value
+    run = at.session_state["kmeans_fit"].model.history_
+    raw = np.diff([run.iterations[0].inertia_assign]
+                  + [it.inertia_update for it in run.iterations])
+    tiny = np.abs(raw) <= 1e-9 * run.inertia_curve.max()
+    assert tiny.any()  # the last iteration changes J by rounding only
+    assert (table["ΔJ"][tiny] == 0).all() and (table["ΔJ"][~tiny] == raw[~tiny]).all()
+    assert any("shown as 0" in c.value for c in at.caption)
+
+
+def test_presenter_mode_puts_the_clusters_and_j_curve_first():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/kmeans.py")
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception and at.session_state["lab_present"]
+    keys = [key.rsplit("-", 1)[-1] for key in charts(at)]
+    assert keys[:2] == ["kmeans_head_chart", "kmeans_head_j_chart"]
+    assert "Result" not in [t.label for t in at.tabs]  # the result heads the page instead
+    assert link_notices(at) == []  # present=1 is the Lab's key, not a setting to refuse
+    spec = chart(at, "kmeans_head_j_chart")
+    assert spec["layout"]["template"]["layout"]["font"]["size"] > 16  # larger type
+
+
 def test_more_clusters_than_points_is_refused_and_results_stay():
     at = open_page()
     before = metric(at, "Final J")
