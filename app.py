@@ -25,6 +25,9 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state=present.sidebar_state(),
 )
+present.style()
+# First of all: the browser loads Plotly's script while this page computes.
+forget_prefetch = prefetch_chart_library()
 
 # The pages live in app_pages/, not pages/: when a folder named pages/ sits beside this
 # file, Streamlit 1.67 serves a fresh server's first request the legacy (v1) way, so a
@@ -67,8 +70,6 @@ housekeeping.start()
 warmup.start(first=page.url_path)
 
 present.toggle()
-present.style()
-forget_prefetch = prefetch_chart_library()  # the browser loads Plotly while the page computes
 try:
     page.run()
 except Exception:

@@ -89,7 +89,8 @@ class Step:
 
 
 STEPS = (
-    Step(None, "numpy, pandas, Plotly", _import(*PEEKED_AT, "plotly.graph_objects")),
+    Step(None, "numpy, pandas, Plotly, the Lab's template",
+         _import(*PEEKED_AT, "plotly.graph_objects", "charts.theme")),
     Step(None, "scikit-learn (engine.data)", _import("engine.data")),  # both labs import it
     Step("kmeans", "numba (engine.kmeans)", _import("engine.kmeans", "charts.kmeans")),
     Step("kmeans", "a K-means fit and its figures", _kmeans_fit),

@@ -42,7 +42,9 @@ paste_s, paste_MB
 first chart drawn in Chromium at 1440×900 (a new browser context each time: a new Streamlit
 session with an empty browser cache, as a student who opens the link). ``first-visit``
 starts a fresh server for every visit and opens the lab as its very first request;
-``new-session`` warms one server with a visit to each lab, then opens new sessions on it.
+``new-session`` warms one server with a visit to each lab, then opens new sessions on it
+(``--same-browser``: each a new tab of one browser context, whose cache already holds the
+page's scripts, as for a student coming back).
 Both interleave the labs (``--labs``) and print, per lab, medians over the repeats of
 the following (every mode serves the app as ``make run`` does, with ``serve.py``, which
 starts the warm-up at server start; ``--plain`` serves with ``streamlit run app.py``):
@@ -250,11 +252,16 @@ FIRST_CHART_TICKS = """() => {
 }"""
 
 
+def _position(tick) -> int:
+    """A tick's position: a number, or a category named "token (position)"."""
+    return int(tick) if isinstance(tick, int | float) else int(tick.rsplit("(", 1)[1][:-1])
+
+
 def check_first_chart(page: Page, tokens: list[str]) -> None:
     """The first chart's x labels are the typed tokens (every one, or every n-th of them)."""
     values, texts = page.evaluate(FIRST_CHART_TICKS)
     shown = [t.strip("\u2068\u2069") for t in texts]
-    if not values or any(tokens[int(v)] != t for v, t in zip(values, shown, strict=True)):
+    if not values or any(tokens[_position(v)] != t for v, t in zip(values, shown, strict=True)):
         raise RuntimeError(f"typed {tokens[:12]}... but the first chart shows {shown[:12]}")
 
 
@@ -352,9 +359,12 @@ LOAD_RESULT = """() => {
 LAB_PATHS = {"kmeans": "/kmeans", "attention": "/attention"}
 
 
-def time_load(browser, url: str, lab: str) -> dict[str, float]:
-    """Open ``lab`` in a new browser context; seconds to its first chart and first screen."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+def time_load(browser, url: str, lab: str, context=None) -> dict[str, float]:
+    """Open ``lab`` in a new browser context (or a new tab of ``context``, whose cache then
+    holds the page's scripts); seconds to its first chart and first screen."""
+    own = context is None
+    if own:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.add_init_script(LOAD_PROBE)
     page.goto(url + LAB_PATHS[lab], wait_until="domcontentloaded", timeout=TIMEOUT_MS)
@@ -364,15 +374,18 @@ def time_load(browser, url: str, lab: str) -> dict[str, float]:
     page.wait_for_timeout(1_500)  # a second run at load starts within this
     wait_idle(page)
     result = page.evaluate(LOAD_RESULT)
-    context.close()
+    page.close()
+    if own:
+        context.close()
     return {"first_chart_s": result["first"], "screen_s": result["screen"],
             "runs": result["runs"]}
 
 
 def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
-              server_args: tuple[str, ...],
-              launcher: list[str] | None) -> dict[str, dict[str, list[float]]]:
-    """Page loads, the labs interleaved: each on a fresh server (``fresh``) or one warm one."""
+              server_args: tuple[str, ...], launcher: list[str] | None,
+              same_browser: bool = False) -> dict[str, dict[str, list[float]]]:
+    """Page loads, the labs interleaved: each on a fresh server (``fresh``) or one warm one;
+    ``same_browser``: every visit a new tab of one browser context (its cache warm)."""
     out: dict[str, dict[str, list[float]]] = {lab: {} for lab in labs}
 
     def record(lab: str, values: dict[str, float]) -> None:
@@ -393,13 +406,17 @@ def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
                     stop_app(proc)
         return out
     proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
+    shared = browser.new_context(viewport={"width": 1440, "height": 900}) if same_browser \
+        else None  # fmt: skip
     try:
         for lab in labs:  # warm the server: each lab's first visit is not counted
-            time_load(browser, url, lab)
+            time_load(browser, url, lab, shared)
         for _ in range(repeats):
             for lab in labs:
-                record(lab, time_load(browser, url, lab))
+                record(lab, time_load(browser, url, lab, shared))
     finally:
+        if shared is not None:
+            shared.close()
         stop_app(proc)
     return out
 
@@ -411,12 +428,14 @@ def loadavg() -> str:
 def main_load(args, server_args: tuple[str, ...], launcher: list[str] | None) -> None:
     fresh = args.mode == "first-visit"
     what = "a fresh server's first request" if fresh else "a new session on a warm server"
+    if args.same_browser and not fresh:
+        what += ", a new tab of a browser that has been here"
     how = "streamlit run app.py" if launcher is None else "python serve.py"
     print(f"{what} ({how}): goto → first chart drawn, 1440×900 (load average {loadavg()})")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch_options())
         res = load_case(browser, args.labs, args.repeats, fresh=fresh, server_args=server_args,
-                        launcher=launcher)
+                        launcher=launcher, same_browser=args.same_browser)
         browser.close()
     for lab, values in res.items():
         med = {key: statistics.median(v) for key, v in values.items()}
@@ -431,6 +450,10 @@ def main() -> None:
                         choices=("kmeans", "attention", "first-visit", "new-session"))
     parser.add_argument("--labs", nargs="+", choices=tuple(LAB_PATHS), default=list(LAB_PATHS),
                         help="labs whose page loads first-visit and new-session time")
+    parser.add_argument("--same-browser", action="store_true",
+                        help="new-session: each visit a new tab of one browser context, whose "
+                             "HTTP cache already holds the page's scripts (a returning "
+                             "student); by default each visit is a fresh context")
     parser.add_argument("--plain", action="store_true",
                         help="serve with `streamlit run app.py` instead of serve.py (which "
                              "starts the warm-up at server start, as `make run` does)")
