@@ -208,8 +208,8 @@ def convergence_tab(res: Results) -> None:
 def step_through(res: Results) -> None:
     """Slider over iterations and the half-step toggle: moving them never re-fits.
 
-    A fragment: a step reruns this function alone and sends only the step chart. The fit is
-    held in session state, so K-means never reruns for a step.
+    A fragment: a step reruns this function alone and sends only the step's clusters and
+    J curve. The fit is held in session state, so K-means never reruns for a step.
     """
     run, ss = res.run, st.session_state
     n_iter = run.n_iter
