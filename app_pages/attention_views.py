@@ -15,10 +15,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 
 from app_pages.components.figures import show_figure
+from app_pages.components.text import md_text
 from charts import attention as charts
 from engine.attention import AttentionRun, analysis
 from engine.attention.run import HeadSteps
@@ -89,16 +89,26 @@ def pick(run: AttentionRun) -> Selection:
 
 
 def predictions(run: AttentionRun, seq: int) -> None:
-    """A toy model's answer at every position of the sequence, against the task's target."""
-    rows = [
-        {"position": i, "input": tok, "expected": "" if e is None else e,
-         "model says": "" if p is None else p, "": "" if e is None else ("✓" if e == p else "✗")}
-        for i, (tok, e, p) in enumerate(
-            zip(run.tokens[seq], run.expected[seq], run.predicted[seq], strict=True))
-    ]  # fmt: skip
+    """A toy model's answer at every position of the sequence, against the task's target.
+
+    A Markdown table, not st.dataframe: the grid's tab then loads no table widget (1.2 MB of
+    script that would compete with Plotly's on a student's first visit).
+    """
+    tokens, expected, said = run.tokens[seq], run.expected[seq], run.predicted[seq]
+    rows = {
+        "input": tokens,
+        "expected": ["" if e is None else e for e in expected],
+        "model says": ["" if p is None else p for p in said],
+        "": ["" if e is None else ("✓" if e == p else "✗") for e, p in zip(expected, said,
+                                                                       strict=True)],
+    }  # fmt: skip
+    lines = ["| position | " + " | ".join(str(i) for i in range(len(tokens))) + " |",
+             "| --- |" + " :-: |" * len(tokens)]  # fmt: skip
+    lines += [f"| {name} | " + " | ".join(md_text(v) or " " for v in values) + " |"
+              for name, values in rows.items()]  # fmt: skip
     left, right = st.columns([1, 3])
     left.metric("Correct on your input", f"{run.accuracy:.0%}")
-    right.dataframe(pd.DataFrame(rows).set_index("position").T)
+    right.markdown("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------- all heads
