@@ -41,7 +41,9 @@ paste_s, paste_MB
 ``--mode first-visit`` and ``--mode new-session`` time a page *load*: from ``goto`` to the
 first chart drawn in Chromium at 1440×900 (a new browser context each time: a new Streamlit
 session with an empty browser cache, as a student who opens the link). ``first-visit``
-starts a fresh server for every visit and opens the lab as its very first request;
+starts a fresh server for every visit and opens the lab as its very first request, as soon
+as it answers its health check (``--settle 20``: 20 s later, as when a server was started
+before the class arrived);
 ``new-session`` warms one server with a visit to each lab, then opens new sessions on it
 (``--same-browser``: each a new tab of one browser context, whose cache already holds the
 page's scripts, as for a student coming back).
@@ -383,9 +385,11 @@ def time_load(browser, url: str, lab: str, context=None) -> dict[str, float]:
 
 def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
               server_args: tuple[str, ...], launcher: list[str] | None,
-              same_browser: bool = False) -> dict[str, dict[str, list[float]]]:
+              same_browser: bool = False,
+              settle_s: float = 0.0) -> dict[str, dict[str, list[float]]]:
     """Page loads, the labs interleaved: each on a fresh server (``fresh``) or one warm one;
-    ``same_browser``: every visit a new tab of one browser context (its cache warm)."""
+    ``same_browser``: every visit a new tab of one browser context (its cache warm);
+    ``settle_s``: a fresh server waits that long after answering its health check."""
     out: dict[str, dict[str, list[float]]] = {lab: {} for lab in labs}
 
     def record(lab: str, values: dict[str, float]) -> None:
@@ -400,6 +404,7 @@ def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
                 started = time.monotonic()
                 proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
                 health = time.monotonic() - started
+                time.sleep(settle_s)  # a server started before the class arrives
                 try:
                     record(lab, time_load(browser, url, lab) | {"health_s": health})
                 finally:
@@ -428,6 +433,8 @@ def loadavg() -> str:
 def main_load(args, server_args: tuple[str, ...], launcher: list[str] | None) -> None:
     fresh = args.mode == "first-visit"
     what = "a fresh server's first request" if fresh else "a new session on a warm server"
+    if fresh and args.settle:
+        what += f", {args.settle:g} s after it answered its health check"
     if args.same_browser and not fresh:
         what += ", a new tab of a browser that has been here"
     how = "streamlit run app.py" if launcher is None else "python serve.py"
@@ -435,7 +442,8 @@ def main_load(args, server_args: tuple[str, ...], launcher: list[str] | None) ->
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch_options())
         res = load_case(browser, args.labs, args.repeats, fresh=fresh, server_args=server_args,
-                        launcher=launcher, same_browser=args.same_browser)
+                        launcher=launcher, same_browser=args.same_browser,
+                        settle_s=args.settle)
         browser.close()
     for lab, values in res.items():
         med = {key: statistics.median(v) for key, v in values.items()}
@@ -450,6 +458,9 @@ def main() -> None:
                         choices=("kmeans", "attention", "first-visit", "new-session"))
     parser.add_argument("--labs", nargs="+", choices=tuple(LAB_PATHS), default=list(LAB_PATHS),
                         help="labs whose page loads first-visit and new-session time")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="first-visit: seconds between the health check and the visit "
+                             "(a server started before the class arrives); default 0")
     parser.add_argument("--same-browser", action="store_true",
                         help="new-session: each visit a new tab of one browser context, whose "
                              "HTTP cache already holds the page's scripts (a returning "
