@@ -24,4 +24,5 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD python -c "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4); sys.exit(r.status != 200)"
 
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# serve.py is `streamlit run app.py` with the warm-up begun at server start (see warmup.py).
+CMD ["python", "serve.py", "--server.port=8501", "--server.address=0.0.0.0"]

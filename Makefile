@@ -19,8 +19,9 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# serve.py = streamlit run app.py, with the labs' libraries warmed at server start.
 run: $(VENV)/.run-deps
-	$(PY) -m streamlit run app.py
+	$(PY) serve.py
 
 test: $(VENV)/.test-deps
 	$(PY) -m pytest

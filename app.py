@@ -1,7 +1,10 @@
-"""Entry point of the Clustering & Attention Lab: page config and navigation.
+"""Entry point of the Clustering & Attention Lab: page config, navigation, the shared look.
 
 Run with ``streamlit run app.py``. Every page lives in ``app_pages/`` and is served
-at a stable URL path, so links to ``/kmeans``, ``/attention`` or ``/fusion`` keep working.
+at a stable URL path, so links to ``/kmeans``, ``/clustering``, ``/attention`` or ``/fusion``
+keep working. Around the page this file sets what every page shares: presenter mode
+(``?present=1``), the page style, and, once per server process, the housekeeping and warm-up
+threads.
 """
 
 import logging
@@ -10,14 +13,22 @@ import re
 import streamlit as st
 
 import housekeeping
+import warmup
+from app_pages.components import present
+from app_pages.components.figures import prefetch_chart_library
 
 log = logging.getLogger("lab")
 
+present.read_link()  # ?present=1: before the page config, which folds the sidebar away
 st.set_page_config(
     page_title="Clustering & Attention Lab",
     page_icon=":material/science:",
     layout="wide",
+    initial_sidebar_state=present.sidebar_state(),
 )
+present.style()
+# First of all: the browser loads Plotly's script while this page computes.
+forget_prefetch = prefetch_chart_library()
 
 # The pages live in app_pages/, not pages/: when a folder named pages/ sits beside this
 # file, Streamlit 1.67 serves a fresh server's first request the legacy (v1) way, so a
@@ -64,10 +75,15 @@ for key in list(st.session_state):
     if key.startswith(LAB_PREFIXES) and not _UNWRITABLE.search(key):
         st.session_state[key] = st.session_state[key]
 
-# Once per server process: release closed sessions' memory after their TTL (see the module).
-housekeeping.start()
-
 page = st.navigation(PAGES)
+
+# Once per server process: release closed sessions' memory after their TTL, and import the
+# labs' heavy libraries in the background, this page's lab first (serve.py starts that at
+# server start; see the modules).
+housekeeping.start()
+warmup.start(first=page.url_path)
+
+present.toggle()
 try:
     page.run()
 except Exception:
@@ -82,3 +98,7 @@ except Exception:
         "reload the browser tab.",
         icon=":material/error:",
     )
+finally:
+    forget_prefetch()
+    warmup.page_drawn()  # the warm-up may now turn to the other labs
+    present.keep_in_link()  # pages rewrite the address; presenter mode stays in it

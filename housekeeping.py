@@ -57,7 +57,7 @@ def start() -> bool:
         if _started or not Runtime.exists():
             return False
         _started = True
-    _configure_logging()
+    configure_logging()
     _tune_malloc()
     threading.Thread(
         target=_loop, args=(Runtime.instance(),), name="lab-housekeeping", daemon=True
@@ -130,7 +130,7 @@ def _tune_malloc() -> None:
         _mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     """Send the app's own log lines (logger "lab") to stderr beside Streamlit's."""
     lab = logging.getLogger("lab")
     if not lab.handlers:

@@ -1,10 +1,12 @@
 """Attention lab: type token sequences, run multi-head attention, read every head.
 
 Reads like the page: what should attend (a trained toy model, or one random attention layer
-on your own text) and its controls, then the results. Widgets → engine
-(``engine.attention``: an :class:`~engine.attention.AttentionRun`) → figures
-(``charts.attention``) → show. The picker and the four result tabs are functions in
-``app_pages/attention_views.py``; only the open tab is computed.
+on your own text) and the text it reads, then the results; the model's settings (weights,
+accuracy, retraining; or the random layer's shape) wait in the sidebar, so that the first
+heatmaps are on the first screen. Widgets → engine (``engine.attention``: an
+:class:`~engine.attention.AttentionRun`) → figures (``charts.attention``) → show. The picker
+and the four result tabs are functions in ``app_pages/attention_views.py``; only the open
+tab is computed. In presenter mode the heatmaps head the page.
 
 Settings are the rows of one parameter table (``SETTINGS``), which draws their widgets with
 their ranges and checks their values before they reach the engine. State that survives
@@ -20,6 +22,7 @@ import torch
 
 from app_pages import attention_views as views
 from app_pages.components.params import Param, ParamTable
+from app_pages.components.present import presenting
 from app_pages.components.text import md_text
 from engine.attention import (
     TASKS,
@@ -69,6 +72,12 @@ SETTINGS = ParamTable("attention_", (
 ss = st.session_state
 for _row in SETTINGS:
     ss.setdefault(SETTINGS.key(_row.name), _row.default)
+ss.setdefault("attention_layer", TASKS[ss["attention_task"]].pattern_layer)
+
+
+def open_pattern_layer() -> None:
+    """A new task opens on the layer its "Look for" text is about."""
+    ss["attention_layer"] = TASKS[ss["attention_task"]].pattern_layer
 
 
 def setting(name: str):
@@ -144,7 +153,7 @@ def choose_weights(task: ToyTask, weights_source: str) -> tuple[ToyTransformer, 
         retrained = ss["attention_retrained"][task.name]
         model = model_from_tensors(retrained["state"], task.config)
         return model, f"retrained:{retrained['digest']}", retrained["accuracy"]
-    upload = st.file_uploader(
+    upload = st.sidebar.file_uploader(
         f"Weights for the {task.title} architecture (.safetensors; pickles are refused)",
         type=["safetensors"], key=f"attention_upload_{task.name}",
     )  # fmt: skip
@@ -173,15 +182,15 @@ def choose_weights(task: ToyTask, weights_source: str) -> tuple[ToyTransformer, 
 
 def retrain_expander(task: ToyTask) -> None:
     """Train a fresh model in the session, with a progress bar; then switch to it."""
-    with st.expander("Retrain this model live", icon=":material/model_training:"):
+    with st.sidebar.expander("Retrain this model live", icon=":material/model_training:"):
         st.caption(
             "Trains a fresh model from random weights on this CPU. Fewer steps train faster "
             f"but learn less; the shipped model used {task.steps} steps."
         )
-        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         steps_row = SETTINGS[f"steps_{task.name}"]
-        c1.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
+        st.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
                   step=int(steps_row.step), key=SETTINGS.key(steps_row.name))  # fmt: skip
+        c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
         SETTINGS.widget(f"train_seed_{task.name}", c2)
         if not c3.button("Retrain", icon=":material/play_arrow:",
                          key=f"attention_retrain_{task.name}"):  # fmt: skip
@@ -209,34 +218,34 @@ def toy_model_run() -> AttentionRun:
     """Controls of a trained toy model, then its run on the typed letters."""
     if "attention_pending_source" in ss:
         ss["attention_weights_source"] = ss.pop("attention_pending_source")
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        SETTINGS.widget("task")
-        task = TASKS[setting("task")]
-        text = st.text_area(
-            f"Letters a-z, one sequence per line ({task.min_letters}-{task.max_letters} letters)",
-            value=task.example, key=f"attention_toy_text_{task.name}", height=100,
-        )  # fmt: skip
+    left, middle, right = st.columns([2, 2, 3], gap="medium")
+    SETTINGS.widget("task", left, on_change=open_pattern_layer)
+    task = TASKS[setting("task")]
+    text = middle.text_area(
+        f"Letters a-z, one sequence per line ({task.min_letters}-{task.max_letters} letters)",
+        value=task.example, key=f"attention_toy_text_{task.name}", height=68,
+    )  # fmt: skip
+    cfg = task.config
+    left.caption(
+        f"{cfg.n_layers} layer(s) × {cfg.n_heads} heads, d_model={cfg.d_model}, "
+        f"{'causal (left-to-right)' if cfg.causal else 'bidirectional'} attention, "
+        f"{'MLP ' + str(cfg.d_ff) if cfg.d_ff else 'attention only'}."
+    )
+    with right, st.container(border=True):
+        st.markdown(f"**{task.title}.** {task.description}  \n"
+                    f":material/visibility: **Look for:** {task.pattern}")  # fmt: skip
+
+    with st.sidebar:
+        st.header("Model")
         options = [SHIPPED, UPLOADED]
         if task.name in ss.get("attention_retrained", {}):
             options.append(RETRAINED)
         if ss.get("attention_weights_source") not in options:
             ss["attention_weights_source"] = SHIPPED
-        weights_source = st.radio("Weights", options, key="attention_weights_source",
-                                  horizontal=True)
-    with right, st.container(border=True):
-        cfg = task.config
-        st.markdown(f"**{task.title}.** {task.description}")
-        st.markdown(f":material/visibility: **Look for:** {task.pattern}")
-        st.caption(
-            f"{cfg.n_layers} layer(s) × {cfg.n_heads} heads, d_model={cfg.d_model}, "
-            f"{'causal (left-to-right)' if cfg.causal else 'bidirectional'} attention, "
-            f"{'MLP ' + str(cfg.d_ff) if cfg.d_ff else 'attention only'}."
-        )
-
+        weights_source = st.radio("Weights", options, key="attention_weights_source")
     model, weights_key, accuracy = choose_weights(task, weights_source)
     if accuracy is not None:
-        left.metric(
+        st.sidebar.metric(
             "Held-out accuracy", f"{accuracy:.1%}",
             help="Share of predicted tokens the model gets right on strings it never saw in "
             "training.",
@@ -279,20 +288,21 @@ def truncate_box() -> None:
 def free_text_run() -> AttentionRun:
     """Controls of one random attention layer, then its run on the typed text."""
     c1, c2 = st.columns([3, 2], gap="large")
-    with c1:
-        text = st.text_area(
-            "Your text, one sequence per line (several lines form a padded batch)",
-            value="the cat sat on the mat .\nthe dog sat .", key="attention_free_text",
-            height=110,
-        )  # fmt: skip
-        row = SETTINGS["tokenizer"]  # a radio shows every tokenizer at once
-        st.radio(row.label, row.choices, key=SETTINGS.key("tokenizer"), horizontal=True,
-                 help=row.help)  # fmt: skip
-    with c2:
+    text = c1.text_area(
+        "Your text, one sequence per line (several lines form a padded batch)",
+        value="the cat sat on the mat .\nthe dog sat .", key="attention_free_text",
+        height=90,
+    )  # fmt: skip
+    row = SETTINGS["tokenizer"]  # a radio shows every tokenizer at once
+    c2.radio(row.label, row.choices, key=SETTINGS.key("tokenizer"), horizontal=True,
+             help=row.help)  # fmt: skip
+    with st.sidebar:
+        st.header("Attention layer")
         a, b = st.columns(2)
-        for name, column in (("d_model", a), ("n_heads", b), ("seed", a), ("sharpness", b),
-                             ("positional", a), ("causal", b), ("shared_qk", a)):
+        for name, column in (("d_model", a), ("n_heads", b), ("seed", a), ("sharpness", b)):
             SETTINGS.widget(name, column)
+        for name in ("positional", "causal", "shared_qk"):
+            SETTINGS.widget(name)
     names = ("tokenizer", "d_model", "n_heads", "seed", "positional", "causal", "sharpness",
              "shared_qk")
     s = {name: setting(name) for name in names}
@@ -334,14 +344,15 @@ def free_text_run() -> AttentionRun:
 
 # ----------------------------------------------------------------------------- page
 
+head = st.container()  # presenter mode: the heatmaps, above everything else
 st.title("Attention lab")
-st.markdown(
-    "Type token sequences and watch multi-head attention "
-    "$\\mathrm{softmax}(QK^\\top/\\sqrt{d_k})\\,V$ work: every head's weights as a heatmap, "
-    "each step of the formula, and what the heads have in common."
+st.caption(
+    "Type a sequence and watch multi-head attention, softmax(QKᵀ/√dₖ)·V, at work: every "
+    "head's weights as a heatmap, each step of the formula, what the heads have in common."
 )
+ss.setdefault("attention_source", TOY)
 source = st.segmented_control(
-    "What should attend?", [TOY, FREE], default=TOY, key="attention_source",
+    "What should attend?", [TOY, FREE], key="attention_source",
     help="Trained toy models have heads with readable patterns; random weights show the "
     "mechanism on any text you type.",
 )  # fmt: skip
@@ -350,4 +361,4 @@ if source is None:
     st.stop()
 
 run = toy_model_run() if source == TOY else free_text_run()
-views.show(run)
+views.show(run, head if presenting() else None)

@@ -1,8 +1,9 @@
 """The Attention lab's results: the sequence/layer picker and four tabs, one function each.
 
-``show(run)`` draws what every view shares (which sequence and layer, padding, colour
-scale; a toy model's answers), then the tabs. Tabs are lazy: a rerun computes, and sends
-to the browser, only the open tab. Every number comes from the
+``show(run)`` draws what every view shares (which sequence and layer; in the sidebar, the
+padding and the colour scale), then the tabs. Tabs are lazy: a rerun computes, and sends
+to the browser, only the open tab. In presenter mode the heads' grid heads the page and the
+"All heads" tab steps aside. Every number comes from the
 :class:`~engine.attention.AttentionRun`; this module only lays it out.
 """
 
@@ -11,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 
+from app_pages.components.figures import show_figure
+from app_pages.components.text import md_text
 from charts import attention as charts
 from engine.attention import AttentionRun, analysis
+from engine.attention.run import HeadSteps
 from engine.data import to_csv_bytes
 
 TABS = {
@@ -49,52 +53,83 @@ def head_names(run: AttentionRun) -> list[str]:
 
 
 def pick(run: AttentionRun) -> Selection:
-    """The row of pickers above the tabs."""
-    st.divider()
-    cols = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-    seq = 0
-    if run.n_sequences > 1:
-        # The key follows the text: with a fixed key the box kept showing the old line's
-        # label after the text changed (its options, 0..n-1, looked the same to Streamlit).
-        text_digest = hashlib.blake2b(repr(run.tokens).encode(), digest_size=8).hexdigest()
-        seq = cols[0].selectbox(
-            "Sequence", range(run.n_sequences), key=f"attention_sequence_{text_digest}",
-            format_func=lambda i: f"{i + 1}: {' '.join(run.tokens[i])[:60]}",
-        )  # fmt: skip
-    layer = 0
-    if run.n_layers > 1:
-        layer = cols[1].selectbox("Layer", range(run.n_layers), key="attention_layer",
-                                  format_func=lambda i: f"layer {i + 1}")  # fmt: skip
+    """Which sequence and layer (above the tabs, when there is a choice); padding and
+    the colour scale in the sidebar."""
+    seq, layer = 0, 0
+    if run.n_sequences > 1 or run.n_layers > 1:
+        cols = st.columns([3, 1, 2], vertical_alignment="bottom")
+        if run.n_sequences > 1:
+            # The key follows the text: with a fixed key the box kept showing the old line's
+            # label after the text changed (its options, 0..n-1, looked the same to Streamlit).
+            text_digest = hashlib.blake2b(repr(run.tokens).encode(), digest_size=8).hexdigest()
+            seq = cols[0].selectbox(
+                "Sequence", range(run.n_sequences), key=f"attention_sequence_{text_digest}",
+                format_func=lambda i: f"{i + 1}: {' '.join(run.tokens[i])[:60]}",
+            )  # fmt: skip
+        if run.n_layers > 1:
+            ss = st.session_state
+            if ss.get("attention_layer", 0) >= run.n_layers:
+                ss["attention_layer"] = 0
+            layer = cols[1].selectbox("Layer", range(run.n_layers), key="attention_layer",
+                                      format_func=lambda i: f"layer {i + 1}")  # fmt: skip
     has_padding = run.has_padding(seq)
-    show_padding = cols[2].toggle(
-        "Show padding", False, key="attention_show_padding", disabled=not has_padding,
-        help="This sequence is shorter than the longest one in the batch; padding keys are "
-        "masked.",
-    )  # fmt: skip
-    stretch = cols[3].toggle(
-        "Stretch colours", False, key="attention_stretch",
-        help="Off: colours span 0-1 for every head. On: they span 0 to the largest weight shown.",
-    )  # fmt: skip
+    with st.sidebar:
+        st.header("View")
+        show_padding = st.toggle(
+            "Show padding", False, key="attention_show_padding", disabled=not has_padding,
+            help="This sequence is shorter than the longest one in the batch; padding keys "
+            "are masked.",
+        )  # fmt: skip
+        stretch = st.toggle(
+            "Stretch colours", False, key="attention_stretch",
+            help="Off: colours span 0-1 for every head. On: they span 0 to the largest weight "
+            "shown.",
+        )  # fmt: skip
     return Selection(seq, layer, show_padding and has_padding, None if stretch else 1.0)
 
 
 def predictions(run: AttentionRun, seq: int) -> None:
-    """A toy model's answer at every position of the sequence, against the task's target."""
-    rows = [
-        {"position": i, "input": tok, "expected": "" if e is None else e,
-         "model says": "" if p is None else p, "": "" if e is None else ("✓" if e == p else "✗")}
-        for i, (tok, e, p) in enumerate(
-            zip(run.tokens[seq], run.expected[seq], run.predicted[seq], strict=True))
-    ]  # fmt: skip
+    """A toy model's answer at every position of the sequence, against the task's target.
+
+    A Markdown table, not st.dataframe: the grid's tab then loads no table widget (1.2 MB of
+    script that would compete with Plotly's on a student's first visit).
+    """
+    tokens, expected, said = run.tokens[seq], run.expected[seq], run.predicted[seq]
+    rows = {
+        "input": tokens,
+        "expected": ["" if e is None else e for e in expected],
+        "model says": ["" if p is None else p for p in said],
+        "": ["" if e is None else ("✓" if e == p else "✗") for e, p in zip(expected, said,
+                                                                       strict=True)],
+    }  # fmt: skip
+    lines = ["| position | " + " | ".join(str(i) for i in range(len(tokens))) + " |",
+             "| --- |" + " :-: |" * len(tokens)]  # fmt: skip
+    lines += [f"| {name} | " + " | ".join(md_text(v) or " " for v in values) + " |"
+              for name, values in rows.items()]  # fmt: skip
     left, right = st.columns([1, 3])
     left.metric("Correct on your input", f"{run.accuracy:.0%}")
-    right.dataframe(pd.DataFrame(rows).set_index("position").T)
+    right.markdown("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------- all heads
 
 
+def heads_grid(run: AttentionRun, sel: Selection, *, key: str) -> None:
+    """Every head of the selected layer, one heatmap each: the lab's headline chart."""
+    labels = run.labels(sel.seq, padded=sel.padded)
+    show_figure(
+        charts.head_grid_figure(
+            run.weights(sel.seq, sel.layer, padded=sel.padded), labels, labels,
+            head_names=head_names(run), zmax=sel.zmax,
+            title=f"Layer {sel.layer + 1} of {run.n_layers}" if run.n_layers > 1 else None,
+            **sel.mask_kwargs(run),
+        ),
+        key=key,
+    )  # fmt: skip
+
+
 def grid_tab(run: AttentionRun, sel: Selection) -> None:
+    heads_grid(run, sel, key="attention_grid_chart")
     padding_note = " and padding is masked." if sel.padded else ("." if run.causal else "")
     st.caption(
         "Each square is one head: row = the query token that is looking, column = the key "
@@ -103,16 +138,8 @@ def grid_tab(run: AttentionRun, sel: Selection) -> None:
         + padding_note
         + ' Hover a cell for "query → key: weight".'
     )
-    labels = run.labels(sel.seq, padded=sel.padded)
-    st.plotly_chart(
-        charts.head_grid_figure(
-            run.weights(sel.seq, sel.layer, padded=sel.padded), labels, labels,
-            head_names=head_names(run), zmax=sel.zmax,
-            title=f"Layer {sel.layer + 1} of {run.n_layers}" if run.n_layers > 1 else None,
-            **sel.mask_kwargs(run),
-        ),
-        key="attention_grid_chart",
-    )  # fmt: skip
+    if run.expected is not None:
+        predictions(run, sel.seq)
     layer = sel.layer
     d1, d2, _ = st.columns([1, 1, 2])
     # Built only when clicked. Tokens are user text: to_csv_bytes defuses spreadsheet formulas.
@@ -131,6 +158,29 @@ def grid_tab(run: AttentionRun, sel: Selection) -> None:
 
 
 # ----------------------------------------------------------------------------- one head
+
+
+def chosen_queries(n: int, tokens: list[str]) -> tuple[list[int], str]:
+    """The chosen query positions that exist in a text of ``n`` tokens, and a note.
+
+    A choice made on a longer text (or no choice at all) falls back to the last token,
+    and the note says so: a chart of zero queries would be blank.
+    """
+    ss = st.session_state
+    held = [i for i in ss.get("attention_queries", [n - 1]) if isinstance(i, int)]
+    kept = [i for i in held if 0 <= i < n]
+    gone = [i for i in held if not 0 <= i < n]
+    note = ""
+    if not kept:
+        kept = [n - 1]
+        note = (f"Query position {', '.join(map(str, gone))} is past the end of this "
+                f"{n}-token text: showing the last token, {n - 1} · {tokens[-1]}, instead."
+                if gone else f"No query chosen: showing the last token, {n - 1} · {tokens[-1]}.")
+    elif gone:
+        note = (f"Position {', '.join(map(str, gone))} is past the end of this {n}-token "
+                "text and was dropped.")
+    ss["attention_queries"] = kept  # before the widget is drawn: it shows what is used
+    return kept, note
 
 
 def focus_tab(run: AttentionRun, sel: Selection) -> None:
@@ -153,25 +203,26 @@ def focus_tab(run: AttentionRun, sel: Selection) -> None:
     else:
         f2.caption("One head, large, with its weights printed when they fit.")
     labels = run.labels(sel.seq, padded=sel.padded)
-    st.plotly_chart(
+    show_figure(
         charts.head_focus_figure(run.focus(sel.seq, sel.layer, how, padded=sel.padded), labels,
                                  labels, name=view, zmax=sel.zmax, **sel.mask_kwargs(run)),
         key="attention_focus_chart",
     )  # fmt: skip
 
     st.markdown("##### Where do chosen queries look?")
-    own = run.tokens[sel.seq]
+    own = list(run.tokens[sel.seq])
     n = len(own)
-    chosen = st.multiselect(
-        "Query tokens (their attention is summed)", range(n), default=[n - 1],
-        format_func=lambda i: f"{i} · {own[i]}", key="attention_queries",
+    chosen, note = chosen_queries(n, own)
+    st.multiselect(
+        "Query tokens (their attention is summed)", range(n), key="attention_queries",
+        format_func=lambda i: f"{i} · {own[i]}",
     )  # fmt: skip
-    valid = [i for i in chosen if i < n]
-    totals = analysis.query_attention(run.focus(sel.seq, sel.layer, how), valid)
-    queries_word = "query" if len(valid) == 1 else "queries"
-    st.plotly_chart(
+    totals = analysis.query_attention(run.focus(sel.seq, sel.layer, how), chosen)
+    queries_word = "query" if len(chosen) == 1 else "queries"
+    show_figure(
         charts.key_attention_figure(
-            totals, own, title=f"Attention paid by {len(valid)} chosen {queries_word} · {view}"
+            totals, own, note=note,
+            title=f"Attention paid by {len(chosen)} chosen {queries_word} · {view}",
         ),
         key="attention_query_chart",
     )
@@ -179,108 +230,176 @@ def focus_tab(run: AttentionRun, sel: Selection) -> None:
 
 # ----------------------------------------------------------------------------- step by step
 
+STEPS = ("Project", "Compare", "Mask", "Softmax", "Weighted sum", "Concatenate",
+         "Output projection")  # fmt: skip
+"""The seven steps of multi-head attention, as the stepper names them."""
+
+_ON = r"\textcolor{#dc2626}{\boldsymbol{%s}}"
+
+
+def formula(step: int) -> str:
+    """The whole formula in LaTeX, the term that step ``step`` (0-based) computes in red."""
+
+    def term(latex: str, *steps: int) -> str:
+        return _ON % latex if step in steps else latex
+
+    q, k, v = term("Q_h", 0, 1), term("K_h", 0, 1), term("V_h", 0, 4)
+    softmax, plus_mask = term(r"\mathrm{softmax}", 3), term("+ M", 2)
+    concat, projection = term(r"\mathrm{concat}_h", 5), term(r"\, W_O^\top + b_O", 6)
+    scores = term(r"\frac{" + q + " " + k + r"^\top}{\sqrt{d_k}}", 1)
+    inner = softmax + r"\!\left(" + scores + " " + plus_mask + r"\right) " + v
+    return r"\mathrm{output} = " + concat + r"\left(" + inner + r"\right)" + projection
+
 
 def steps_tab(run: AttentionRun, sel: Selection) -> None:
-    head = st.selectbox("Head to follow", range(run.n_heads), key="attention_step_head",
+    """One step of the formula at a time: a stepper, the formula with that term in red, and
+    only that step's matrices (every step at once is optional)."""
+    ss = st.session_state
+    h1, h2, h3 = st.columns([1, 3, 1], vertical_alignment="bottom")
+    head = h1.selectbox("Head to follow", range(run.n_heads), key="attention_step_head",
                         format_func=lambda h: f"head {h + 1}")  # fmt: skip
+    every = h3.toggle("Every step", key="attention_all_steps",
+                      help="Show all seven steps one below the other.")  # fmt: skip
     s = run.steps(sel.seq, sel.layer, head)
-    own, n, d_head, d_model = s.tokens, len(s.tokens), s.d_head, s.d_model
-    pair = dict(column_axis="key", row_axis="query")
-
-    st.markdown(
-        f"Follow **head {head + 1}** of layer {sel.layer + 1} through "
-        "$\\mathrm{head}_h = "
-        "\\mathrm{softmax}\\!\\left(\\frac{Q_h K_h^\\top}{\\sqrt{d_k}} + M\\right) V_h$"
-        f" with $d_k = d_{{head}} = {d_head}$ and {n} tokens."
+    h2.markdown(
+        f"Follow **head {head + 1}** of layer {sel.layer + 1} through the formula, with "
+        f"$d_k = d_{{head}} = {s.d_head}$ and {len(s.tokens)} tokens."
     )
+    if every:
+        st.latex(formula(-1))
+        for i, draw in enumerate(STEP_VIEWS):
+            draw(run, s, head, f"**{i + 1} · {STEPS[i]}.** ")
+        return
+    ss.setdefault("attention_step", 0)
+    ss["attention_step"] = min(max(int(ss["attention_step"]), 0), len(STEPS) - 1)
+    back, pills, forward = st.columns([1, 14, 1], vertical_alignment="center")
+    back.button("", icon=":material/chevron_left:", key="attention_step_back_button",
+                help="Previous step", disabled=ss["attention_step"] == 0,
+                on_click=lambda: ss.update(attention_step=ss["attention_step"] - 1))
+    pills.segmented_control(
+        "Step", range(len(STEPS)), key="attention_step", label_visibility="collapsed",
+        format_func=lambda i: f"{i + 1} · {STEPS[i]}", required=True,
+    )  # fmt: skip
+    forward.button("", icon=":material/chevron_right:", key="attention_step_next_button",
+                   help="Next step", disabled=ss["attention_step"] == len(STEPS) - 1,
+                   on_click=lambda: ss.update(attention_step=ss["attention_step"] + 1))
+    step = ss["attention_step"]
+    st.latex(formula(step))
+    STEP_VIEWS[step](run, s, head, f"**{step + 1} · {STEPS[step]}.** ")
+
+
+def _project(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     st.markdown(
-        "**1 · Project.** Every token vector is multiplied by this head's slice of $W_Q$, $W_K$, "
-        f"$W_V$: a query (what am I looking for?), a key (what do I offer?) and a value (what "
-        f"do I pass on?), each {d_head} numbers."
+        lead + "Every token vector is multiplied by this head's slice of $W_Q$, $W_K$, $W_V$: "
+        "a query (what am I looking for?), a key (what do I offer?) and a value (what do I "
+        f"pass on?), each {s.d_head} numbers."
     )
     for col, (title, m) in zip(st.columns(3), [("Q (queries)", s.q), ("K (keys)", s.k),
                                                ("V (values)", s.v)], strict=True):  # fmt: skip
-        col.plotly_chart(charts.matrix_figure(m, own, title=title),
-                         key=f"attention_step_{title[0]}")  # fmt: skip
+        show_figure(charts.matrix_figure(m, s.tokens, title=title),
+                    key=f"attention_step_{title[0]}", container=col)  # fmt: skip
+
+
+def _compare(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     st.markdown(
-        "**2 · Compare.** $QK^\\top$ takes the dot product of every query with every key: "
-        "large when they point the same way. Dividing by "
-        f"$\\sqrt{{d_k}} = \\sqrt{{{d_head}}} = {math.sqrt(d_head):.2f}$ keeps the scores from "
-        "growing with the width, so the softmax does not saturate."
+        lead + "$QK^\\top$ takes the dot product of every query with every key: large when "
+        "they point the same way. Dividing by "
+        f"$\\sqrt{{d_k}} = \\sqrt{{{s.d_head}}} = {math.sqrt(s.d_head):.2f}$ keeps the scores "
+        "from growing with the width, so the softmax does not saturate."
     )
+    pair = dict(column_axis="key", row_axis="query")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.matrix_figure(s.qk, own, own, title="QKᵀ", **pair),
-                    key="attention_step_qk")  # fmt: skip
-    c2.plotly_chart(charts.matrix_figure(s.scores, own, own, title=f"QKᵀ / √{d_head}", **pair),
-                    key="attention_step_scaled")  # fmt: skip
+    show_figure(charts.matrix_figure(s.qk, s.tokens, s.tokens, title="QKᵀ", **pair),
+                key="attention_step_qk", container=c1)  # fmt: skip
+    show_figure(charts.matrix_figure(s.scores, s.tokens, s.tokens,
+                                     title=f"QKᵀ / √{s.d_head}", **pair),
+                key="attention_step_scaled", container=c2)  # fmt: skip
+
+
+def _mask(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     if run.causal:
         masked_what = "(the causal mask hides every later token). "
     elif run.n_sequences > 1:
-        masked_what = "(nothing is masked here: padding only affects shorter sequences of the " \
-                      "batch). "
+        masked_what = ("(nothing is masked here: padding only affects shorter sequences of "
+                       "the batch). ")  # fmt: skip
     else:
         masked_what = "(nothing is masked here). "
     st.markdown(
-        "**3 · Mask.** Add $M$: 0 where a query may look, $-\\infty$ where it may not "
+        lead + "Add $M$: 0 where a query may look, $-\\infty$ where it may not "
         + masked_what + "A $-\\infty$ score becomes exactly 0 after the softmax."
     )
+    pair = dict(column_axis="key", row_axis="query")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.matrix_figure(s.mask, own, own, title="mask M (grey = −∞)", **pair),
-                    key="attention_step_mask")  # fmt: skip
-    c2.plotly_chart(
-        charts.matrix_figure(s.masked_scores, own, own, title=f"QKᵀ / √{d_head} + M", **pair),
-        key="attention_step_masked",
-    )
+    show_figure(charts.matrix_figure(s.mask, s.tokens, s.tokens, title="mask M (grey = −∞)",
+                                     **pair), key="attention_step_mask", container=c1)
+    show_figure(charts.matrix_figure(s.masked_scores, s.tokens, s.tokens,
+                                     title=f"QKᵀ / √{s.d_head} + M", **pair),
+                key="attention_step_masked", container=c2)  # fmt: skip
+
+
+def _softmax(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     row_sums = s.weights.sum(1)
     st.markdown(
-        "**4 · Softmax.** Along each row: $e^{s_j} / \\sum_k e^{s_k}$. Every row is now a "
-        f"probability distribution over the keys (row sums: min {row_sums.min():.3f}, "
-        f"max {row_sums.max():.3f}). These are the weights of the heatmaps."
+        lead + "Along each row: $e^{s_j} / \\sum_k e^{s_k}$. Every row is now a probability "
+        f"distribution over the keys (row sums: min {row_sums.min():.3f}, max "
+        f"{row_sums.max():.3f}). These are the weights of the heatmaps."
     )
-    st.plotly_chart(
-        charts.head_focus_figure(s.weights, own, own, causal=run.causal, name=f"head {head + 1}",
-                                 title="softmax → attention weights"),
-        key="attention_step_softmax",
-    )  # fmt: skip
+    show_figure(charts.head_focus_figure(s.weights, s.tokens, s.tokens, causal=run.causal,
+                                         name=f"head {head + 1}",
+                                         title="softmax → attention weights"),
+                key="attention_step_softmax")  # fmt: skip
+
+
+def _weighted_sum(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     st.markdown(
-        "**5 · Weighted sum.** Each query's output is the weighted average of the value "
-        f"vectors: $\\mathrm{{head}}_{head + 1} = \\mathrm{{weights}} \\cdot V$, {n} × {d_head}."
+        lead + "Each query's output is the weighted average of the value vectors: "
+        f"$\\mathrm{{head}}_{head + 1} = \\mathrm{{weights}} \\cdot V$, "
+        f"{len(s.tokens)} × {s.d_head}."
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.matrix_figure(s.v, own, title="V"), key="attention_step_v2")
-    c2.plotly_chart(
-        charts.matrix_figure(s.head_output, own, title=f"head {head + 1} output = weights · V"),
-        key="attention_step_headout",
-    )
+    show_figure(charts.matrix_figure(s.v, s.tokens, title="V"), key="attention_step_v2",
+                container=c1)  # fmt: skip
+    show_figure(charts.matrix_figure(s.head_output, s.tokens,
+                                     title=f"head {head + 1} output = weights · V"),
+                key="attention_step_headout", container=c2)  # fmt: skip
+
+
+def _concatenate(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
+    d_head = s.d_head
     st.markdown(
-        f"**6 · Concatenate the heads** side by side: {run.n_heads} heads × {d_head} "
-        f"columns = {d_model} columns (head {head + 1} fills columns "
-        f"{head * d_head}-{(head + 1) * d_head - 1})."
+        lead + f"The heads side by side: {run.n_heads} heads × {d_head} columns = "
+        f"{s.d_model} columns (head {head + 1} fills columns {head * d_head}-"
+        f"{(head + 1) * d_head - 1})."
     )
-    st.plotly_chart(
-        charts.matrix_figure(s.concat, own, title="concat(head 1, …, head H)",
-                             column_axis="dimension (grouped by head)"),
-        key="attention_step_concat",
-    )  # fmt: skip
+    show_figure(charts.matrix_figure(s.concat, s.tokens, title="concat(head 1, …, head H)",
+                                     column_axis="dimension (grouped by head)"),
+                key="attention_step_concat")  # fmt: skip
+
+
+def _output(run: AttentionRun, s: HeadSteps, head: int, lead: str) -> None:
     st.markdown(
-        "**7 · Output projection** $\\mathrm{output} = \\mathrm{concat} \\cdot W_O^\\top + b_O$. "
-        "Until now each head only wrote its own columns and never saw the others. $W_O$ "
-        f"({d_model} × {d_model}) mixes them: every output feature is a weighted "
-        "sum over **all** heads' features, so heads can combine what they found (and a head "
-        "whose result is not useful can be turned down). The result has the width of the input "
-        "again, so it can be added back to the token vectors (the residual stream) and fed to "
-        "the next layer. Many tutorials skip this step; without it the heads' results would "
-        "just sit side by side."
+        lead + "$\\mathrm{output} = \\mathrm{concat} \\cdot W_O^\\top + b_O$. Until now each "
+        f"head only wrote its own columns and never saw the others. $W_O$ ({s.d_model} × "
+        f"{s.d_model}) mixes them: every output feature is a weighted sum over **all** heads' "
+        "features, so heads can combine what they found (and a head whose result is not "
+        "useful can be turned down). The result has the width of the input again, so it can "
+        "be added back to the token vectors (the residual stream) and fed to the next layer. "
+        "Many tutorials skip this step; without it the heads' results would just sit side "
+        "by side."
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(
-        charts.matrix_figure(s.out_weight, None, title="W_O (rows: output feature)",
-                             row_axis="output feature",
-                             column_axis="concat feature (grouped by head)"),
-        key="attention_step_wo",
-    )  # fmt: skip
-    c2.plotly_chart(charts.matrix_figure(s.output, own, title="output = concat · W_Oᵀ + b_O"),
-                    key="attention_step_output")  # fmt: skip
+    show_figure(charts.matrix_figure(s.out_weight, None, title="W_O (rows: output feature)",
+                                     row_axis="output feature",
+                                     column_axis="concat feature (grouped by head)"),
+                key="attention_step_wo", container=c1)  # fmt: skip
+    show_figure(charts.matrix_figure(s.output, s.tokens, title="output = concat · W_Oᵀ + b_O"),
+                key="attention_step_output", container=c2)  # fmt: skip
+
+
+STEP_VIEWS: tuple[Callable[[AttentionRun, HeadSteps, int, str], None], ...] = (
+    _project, _compare, _mask, _softmax, _weighted_sum, _concatenate, _output,
+)  # fmt: skip
+"""What each step shows, in the order of :data:`STEPS`."""
 
 
 # ----------------------------------------------------------------------------- head statistics
@@ -302,20 +421,20 @@ def stats_tab(run: AttentionRun, sel: Selection) -> None:
         "bars share a colour when their heads are in the same group."
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(
+    show_figure(
         charts.head_metric_figure(stats.entropy, names, groups=groups,
                                   metric="Entropy (normalised)", value_range=(0, 1.1),
                                   description="0 = one key, 1 = spread evenly"),
-        key="attention_entropy_chart",
+        key="attention_entropy_chart", container=c1,
     )  # fmt: skip
-    c2.plotly_chart(
+    show_figure(
         charts.head_metric_figure(stats.sparsity, names, groups=groups, metric="Sparsity",
                                   value_range=(0, 1.1),
                                   description="share of keys outside the top-90% mass"),
-        key="attention_sparsity_chart",
+        key="attention_sparsity_chart", container=c2,
     )  # fmt: skip
-    st.plotly_chart(charts.head_similarity_figure(stats.distances, names, groups),
-                    key="attention_similarity_chart")  # fmt: skip
+    show_figure(charts.head_similarity_figure(stats.distances, names, groups),
+                key="attention_similarity_chart")  # fmt: skip
     st.caption(
         "Entropy −Σ w log w per query row, divided by log(number of keys the row may see), "
         "averaged over rows. Sparsity: 1 − (keys needed to hold 90% of the weight) / keys."
@@ -325,15 +444,20 @@ def stats_tab(run: AttentionRun, sel: Selection) -> None:
 # ----------------------------------------------------------------------------- the results
 
 
-def show(run: AttentionRun) -> None:
-    """The picker, a toy model's answers, then the open tab (only that one is computed)."""
+def show(run: AttentionRun, head=None) -> None:
+    """The picker, then the open tab (only that one is computed).
+
+    ``head``: a container above the page (presenter mode) that gets the heads' grid; the
+    "All heads" tab then steps aside.
+    """
     sel = pick(run)
-    if run.expected is not None:
-        predictions(run, sel.seq)
-    tabs = dict(zip(TABS, st.tabs(list(TABS.values()), key="attention_tab", on_change="rerun"),
-                    strict=True))  # fmt: skip
-    for name, draw in (("grid", grid_tab), ("focus", focus_tab), ("steps", steps_tab),
-                       ("stats", stats_tab)):  # fmt: skip
-        if tabs[name].open:
-            with tabs[name]:
+    draws = {"grid": grid_tab, "focus": focus_tab, "steps": steps_tab, "stats": stats_tab}
+    if head is not None:
+        with head:
+            heads_grid(run, sel, key="attention_head_chart")
+        del draws["grid"]
+    tabs = st.tabs([TABS[name] for name in draws], key="attention_tab", on_change="rerun")
+    for draw, tab in zip(draws.values(), tabs, strict=True):
+        if tab.open:
+            with tab:
                 draw(run, sel)

@@ -58,3 +58,9 @@ with right, st.container(border=True):
     st.page_link(
         "app_pages/fusion.py", label="Open the Fusion lab", icon=":material/arrow_forward:"
     )
+
+st.caption(
+    ":material/co_present: On a projector, turn on **Presenter mode** at the top of the "
+    "sidebar (or add `?present=1` to a lab's address): larger type, the sidebar folded away "
+    "and each lab's main chart first."
+)

@@ -1,9 +1,10 @@
 """K-means lab: bring data, run Lloyd's algorithm, watch J converge iteration by iteration.
 
 Reads top to bottom like the page: the fit settings (a parameter table, which draws the
-widgets and reads shared links), data in (the shared data panel,
-``app_pages/components/data_panel.py``), K-means settings, the fit, a summary, then the
-results in lazy tabs (``app_pages/kmeans_views.py``, one function per tab). The engine
+widgets and reads shared links), data in (the shared data panel in the sidebar,
+``app_pages/components/data_panel.py``), the K-means settings bar with "Run K-means", the
+fit, a summary, then the results in lazy tabs (``app_pages/kmeans_views.py``, one function
+per tab), the first of which is the lab's story: the clusters beside the J curve. The engine
 computes (``engine.kmeans``, ``engine.data``) and ``charts.kmeans`` draws; the page scripts
 only wire them to widgets.
 
@@ -22,8 +23,9 @@ import streamlit as st
 
 from app_pages.components.data_panel import DataPanel
 from app_pages.components.params import Param, ParamTable, query_lists, read_link
+from app_pages.components.present import presenting
 from app_pages.components.text import md_text, show_error
-from app_pages.kmeans_views import K_MAX, VIEW, Results, show_tabs
+from app_pages.kmeans_views import K_MAX, VIEW, Results, final_step, show_tabs, story
 from engine import data as data_io
 from engine import kmeans
 from engine.kmeans import KMeans
@@ -35,9 +37,11 @@ DATA = DataPanel("kmeans_")  # "1 · Data": generate, sample table or upload (sh
 FIT = ParamTable("kmeans_", (
     Param("k", "k", "Clusters K", 4, int, low=1, high=K_MAX,
           help="How many clusters K-means looks for."),
-    Param("init", "init", "Initialisation", "k-means++", str, choices=("k-means++", "random"),
-          help="Where the centroids start: k-means++ spreads them out by D² sampling; "
-               "random picks K distinct points."),
+    # A random start by default: from it J falls over several iterations (6 on the default
+    # blobs), so the first screen shows the descent; k-means++ is one choice away.
+    Param("init", "init", "Initialisation", "random", str, choices=("random", "k-means++"),
+          help="Where the centroids start: random picks K distinct points (a poor start, "
+               "so J has far to fall); k-means++ spreads them out by D² sampling."),
     Param("n_init", "ninit", "Starts (n_init)", 1, int, low=1, high=50,
           help="Runs from different starts; the one with the lowest J is kept."),
     Param("max_iter", "maxit", "max_iter", 300, int, low=1, high=1000,
@@ -105,11 +109,11 @@ k = settings["k"]
 
 # ----------------------------------------------------------------------------- page: data in
 
+head = st.container()  # presenter mode: the headline charts, above everything else
 st.title("K-means lab")
 st.caption(
-    "Bring data, run Lloyd's algorithm and watch the objective "
-    "J = Σ‖x − μ‖² fall at every half-step: assign each point to its nearest centroid, "
-    "then move each centroid to the mean of its points."
+    "Watch J = Σ‖x − μ‖² fall as Lloyd's algorithm alternates two half-steps: assign each "
+    "point to its nearest centroid, then move each centroid to the mean of its points."
 )
 messages = st.container()  # errors about data and settings appear here, above the results
 if link_notice:
@@ -118,17 +122,25 @@ if link_notice:
 with st.sidebar:
     data = DATA.show(messages, check=lambda d: data_io.check_enough_rows(d.X, k))
 
-    st.header("2 · K-means")
+
+def fit_bar() -> None:
+    """The K-means settings and "Run K-means" in one row above the results (they apply when
+    it is pressed); the settings a class rarely changes wait in a popover."""
     with st.form("kmeans_fit_form", border=False):
-        c1, c2 = st.columns(2)
-        for name, column in (("k", c1), ("init", c2), ("n_init", c1), ("max_iter", c2),
-                             ("tol", st), ("seed", st)):
-            FIT.widget(name, column)
-        st.form_submit_button("Run K-means", icon=":material/play_arrow:", type="primary",
-                              width="stretch",
-                              on_click=lambda: ss.update(kmeans_fit_spec=FIT.values(ss)))
+        cols = st.columns([1, 1.1, 1.2, 1, 1.3], vertical_alignment="bottom")
+        FIT.widget("k", cols[0])
+        FIT.widget("init", cols[1])
+        FIT.widget("seed", cols[2])
+        with cols[3].popover("More", icon=":material/tune:", width="stretch"):
+            for name in ("n_init", "max_iter", "tol"):
+                FIT.widget(name)
+        cols[4].form_submit_button("Run K-means", icon=":material/play_arrow:", type="primary",
+                                   width="stretch",
+                                   on_click=lambda: ss.update(kmeans_fit_spec=FIT.values(ss)))
+
 
 if data is None:
+    fit_bar()
     st.info("Generate data, pick a sample table or upload a CSV file to start.")
     st.stop()
 
@@ -175,11 +187,11 @@ st.caption(
     f"{data.n_samples:,} points × {data.n_features} features"
     + (f" · {len(data.label_names)} true groups" if data.label_names else "")
     + (" · standardised" if data.standardized else "")
+    + (f" · :material/lightbulb: {md_text(data.kmeans_note)}" if data.kmeans_note else "")
 )
-if data.kmeans_note:
-    st.markdown(f":material/lightbulb: {md_text(data.kmeans_note)}")
 for note in data.notes:
     st.caption(md_text(note))
+fit_bar()
 
 ari = kmeans.adjusted_rand(data.labels, model.labels_)
 m = st.columns(5)
@@ -191,4 +203,10 @@ m[3].metric("Clusters K", held.settings["k"])
 m[4].metric("Adjusted Rand index", "—" if ari is None else f"{ari:.3f}",
             help="Agreement of the clusters with the true labels: 1 is perfect, 0 is chance.")
 
-show_tabs(Results.of(data, model, held.settings, held.key))
+results = Results.of(data, model, held.settings, held.key)
+if presenting():  # the lab's point first, above the title and the controls
+    with head:
+        story(results, final_step(results), np.bincount(model.labels_, minlength=results.k),
+              title=f"{results.k} clusters · J = {model.inertia_:,.3f}",
+              keys=("kmeans_head_chart", "kmeans_head_j_chart"))
+show_tabs(results)

@@ -1,9 +1,12 @@
 """The K-means lab's result tabs: one function per tab, drawn only when its tab is open.
 
 The page script (``app_pages/kmeans.py``) fits and hands the fit over as :class:`Results`;
-:func:`show_tabs` draws the open tab. Each tab asks the engine (``engine.kmeans``) for what it
-shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes what the
-engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
+:func:`show_tabs` draws the open tab. The lab's story is :func:`story`: the clusters of one
+half-step beside the J curve with that half-step marked ("you are here"); the Result tab
+shows it for the final iteration (in presenter mode it heads the page instead), the Step
+through tab for the iteration on its slider. Each tab asks the engine (``engine.kmeans``)
+for what it shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes
+what the engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
 step-through's iteration and half-step travel in shared links).
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from app_pages.components.figures import presenting, show_figure
 from app_pages.components.params import Param, ParamTable
 from charts import kmeans as charts
 from engine import data as data_io
@@ -24,6 +28,15 @@ from engine.kmeans import KMeans
 
 K_MAX = 30
 """Largest K offered anywhere on the page."""
+
+PLANE_ASPECT = 1.5
+"""Width/height of the plane's window: every scatter of a data set shows this same window."""
+
+STORY_HEIGHT = 440
+"""Height of the story's two charts: both fit on the first screen at 1440×900."""
+
+ROUNDING = 1e-9
+"""ΔJ smaller than this × J is rounding, shown as 0 (J is a sum of n float64 terms)."""
 
 VIEW = ParamTable("kmeans_", (
     Param("iteration", "it", "Iteration", 1, int, low=1, high=1000, control="slider"),
@@ -53,12 +66,19 @@ class Results:
     view: kmeans.PlaneView
     points: np.ndarray  # (n_drawn, 2) plane coordinates of the drawn rows
     notes: list[str]  # what the plane shows (projection, sample), for every scatter
+    ranges: tuple  # ((x0, x1), (y0, y1)): the one window of every scatter of this fit
 
     @classmethod
     def of(cls, data: data_io.Dataset, model: KMeans, settings: dict, fit_key: tuple) -> Results:
         view = plane_view(data.digest, data.X, data.feature_names)
-        return cls(data, model, settings, fit_key, view, view.points(data.X),
-                   charts.plane_notes(view))
+        points = view.points(data.X)
+        # Every centroid the run ever had, so that no step or frame leaves the window.
+        run = model.history_
+        centers = np.vstack([it.centers_before for it in run.iterations] + [run.centers])
+        ranges = kmeans.plane_ranges(np.vstack([points, view.project(centers)]),
+                                     aspect=PLANE_ASPECT)
+        return cls(data, model, settings, fit_key, view, points, charts.plane_notes(view),
+                   ranges)
 
     @property
     def run(self) -> kmeans.KMeansRun:
@@ -90,45 +110,64 @@ def show_tabs(res: Results) -> None:
     Lazy tabs: a rerun runs, and sends to the browser, only the tab on screen. With every tab
     drawn on each run, 1,000,000 points took seconds more per Run than the fit itself.
     """
-    tabs = st.tabs(list(TABS), key="kmeans_tab", on_change="rerun")
-    for draw, tab in zip(TABS.values(), tabs, strict=True):
+    shown = {name: draw for name, draw in TABS.items()
+             if not (presenting() and name == "Result")}  # presenter mode: it heads the page
+    tabs = st.tabs(list(shown), key="kmeans_tab", on_change="rerun")
+    for draw, tab in zip(shown.values(), tabs, strict=True):
         if tab.open:
             with tab:
                 draw(res)
 
 
 def result_picture(res: Results, step: kmeans.HalfStep, counts: np.ndarray, *, title: str,
-                   key: str) -> None:
+                   key: str, container=st, height: int = STORY_HEIGHT) -> None:
     """Points, centroids and (for 2-D data) Voronoi regions of one half-step."""
     centers = res.view.project(step.centers)
     voronoi = None
     if res.data.n_features == 2:
-        x_range, y_range = kmeans.plane_ranges(np.vstack([res.points, centers]))
-        voronoi = kmeans.voronoi_grid(centers, x_range, y_range, resolution=120)
+        voronoi = kmeans.voronoi_grid(centers, *res.ranges, resolution=120)
     fig = charts.result_figure(
         res.points, step.labels, centers, distances=step.distances, row_numbers=res.view.index,
-        voronoi=voronoi, axis_titles=res.view.axis_titles, title=title, notes=res.notes,
-        counts=counts,  # cluster sizes over all points, not the display sample
+        voronoi=voronoi, ranges=res.ranges, axis_titles=res.view.axis_titles, title=title,
+        notes=res.notes, counts=counts,  # cluster sizes over all points, not the display sample
+        height=height,
     )
-    st.plotly_chart(fig, key=key, theme=None)
+    show_figure(fig, key=key, container=container)
+
+
+def story(res: Results, step: kmeans.HalfStep, counts: np.ndarray, *, title: str,
+          keys: tuple[str, str]) -> None:
+    """The lab's point in one row: the clusters of ``step`` beside the J curve, with that
+    half-step marked on the curve ("you are here")."""
+    left, right = st.columns([3, 2], gap="small")
+    result_picture(res, step, counts, title=title, key=keys[0], container=left)
+    show_figure(
+        charts.convergence_figure(res.run, at=(step.iteration, step.half), title="Objective J",
+                                  height=STORY_HEIGHT),
+        key=keys[1], container=right,
+    )
+
+
+def final_step(res: Results) -> kmeans.HalfStep:
+    """The final state: the last update, labelled with the model's final labels."""
+    run, model = res.run, res.model
+    final = kmeans.half_step(run, res.data.X, res.view.index, run.n_iter, "update")
+    return kmeans.HalfStep(run.n_iter, "update", run.centers, model.labels_[res.view.index],
+                           final.distances, run.inertia)
 
 
 # ----------------------------------------------------------------------------- Result
 
 
 def result_tab(res: Results) -> None:
-    run, model = res.run, res.model
-    final = kmeans.half_step(run, res.data.X, res.view.index, run.n_iter, "update")
-    result_picture(
-        res,
-        kmeans.HalfStep(run.n_iter, "update", run.centers, model.labels_[res.view.index],
-                        final.distances, run.inertia),
-        np.bincount(model.labels_, minlength=res.k),
-        title=f"{res.k} clusters · J = {model.inertia_:,.3f}", key="kmeans_result_chart",
-    )
+    """The final clusters beside the J curve, the end of the run marked on it."""
+    story(res, final_step(res), np.bincount(res.model.labels_, minlength=res.k),
+          title=f"{res.k} clusters · J = {res.model.inertia_:,.3f}",
+          keys=("kmeans_result_chart", "kmeans_result_j_chart"))
     st.caption("Hover over a point to see its distance to every centroid: it belongs to the "
                "nearest." + (" Shaded regions are the points of the plane nearest each "
-                             "centroid (Voronoi regions)." if res.data.n_features == 2 else ""))
+                             "centroid (Voronoi regions)." if res.data.n_features == 2 else "")
+               + " **Step through** shows every half-step, and plays the whole run.")
 
 
 # ----------------------------------------------------------------------------- Convergence
@@ -138,15 +177,28 @@ def convergence_tab(res: Results) -> None:
     run = res.run
     log_y = VIEW.widget("log_j")
     left, right = st.columns(2)
-    left.plotly_chart(charts.convergence_figure(run, log_y=log_y), key="kmeans_j_chart",
-                      theme=None)
-    right.plotly_chart(charts.shift_figure(run), key="kmeans_shift_chart", theme=None)
+    show_figure(charts.convergence_figure(run, log_y=log_y), key="kmeans_j_chart",
+                container=left)
+    show_figure(charts.shift_figure(run), key="kmeans_shift_chart", container=right)
     st.markdown(
         f"**Stopped:** {run.stop_reason} after {run.n_iter} iteration(s). The tolerance "
         f"{res.settings['tol']:g} × mean feature variance = {run.tol:.3g} is compared with "
         "Σ‖Δμ‖², the squared distance all centroids moved."
     )
-    st.dataframe(kmeans.iteration_table(run), hide_index=True, key="kmeans_iteration_table")
+    table = kmeans.iteration_table(run)
+    # J is a sum of n squared distances; summed in another order it differs in its last
+    # digits, so a ΔJ below that rounding is no change at all and is shown as 0.
+    rounding = ROUNDING * float(np.abs(run.inertia_curve).max())
+    table["ΔJ"] = table["ΔJ"].where(table["ΔJ"].abs() > rounding, 0.0)
+    j_format = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(table, hide_index=True, key="kmeans_iteration_table", column_config={
+        "J after assignment": j_format, "J after update": j_format, "ΔJ": j_format,
+        "centroid shift Σ‖Δμ‖²": st.column_config.NumberColumn(format="%.3g"),
+        "largest centroid move": st.column_config.NumberColumn(format="%.3g"),
+    })  # fmt: skip
+    st.caption(f"ΔJ is J after this update minus J after the previous one. A change smaller "
+               f"than J × {ROUNDING:g} is floating-point rounding (J adds up "
+               f"{res.data.n_samples:,} squared distances) and is shown as 0.")
 
 
 # ----------------------------------------------------------------------------- Step through
@@ -156,8 +208,8 @@ def convergence_tab(res: Results) -> None:
 def step_through(res: Results) -> None:
     """Slider over iterations and the half-step toggle: moving them never re-fits.
 
-    A fragment: a step reruns this function alone and sends only the step chart. The fit is
-    held in session state, so K-means never reruns for a step.
+    A fragment: a step reruns this function alone and sends only the step's clusters and
+    J curve. The fit is held in session state, so K-means never reruns for a step.
     """
     run, ss = res.run, st.session_state
     n_iter = run.n_iter
@@ -179,12 +231,12 @@ def step_through(res: Results) -> None:
     c[1].metric("Points reassigned", f"{record.n_changed:,}")
     c[2].metric("Centroid shift Σ‖Δμ‖²", f"{record.center_shift_total:.3g}")
     c[3].metric("Empty clusters", ", ".join(str(e + 1) for e in record.empty_clusters) or "none")
+    story(res, step, record.counts, keys=("kmeans_step_chart", "kmeans_step_j_chart"),
+          title=f"Iteration {t} of {n_iter} · "
+                f"{'after assignment' if half == 'assign' else 'after update'}")
     st.markdown("**Assignment:** every point joins its nearest centroid (the stars)."
                 if half == "assign" else
                 "**Update:** every centroid moves to the mean of the points that joined it.")
-    result_picture(res, step, record.counts, title=f"Iteration {t} of {n_iter} · "
-                   f"{'after assignment' if half == 'assign' else 'after update'}",
-                   key="kmeans_step_chart")
 
 
 def step_through_tab(res: Results) -> None:
@@ -199,14 +251,14 @@ def step_through_tab(res: Results) -> None:
                           f"{data.n_samples:,} points; K-means ran on all of them.")
     if run.n_iter > kmeans.ANIMATION_MAX_ITERATIONS:
         anim_notes.append(f"First {kmeans.ANIMATION_MAX_ITERATIONS} of {run.n_iter} iterations.")
-    st.plotly_chart(
+    show_figure(
         charts.playback_figure(view.project(data.X[anim_rows]), steps, project=view.project,
-                               row_numbers=anim_rows, axis_titles=view.axis_titles,
-                               notes=anim_notes),
-        key="kmeans_playback_chart", theme=None,
+                               row_numbers=anim_rows, ranges=res.ranges,
+                               axis_titles=view.axis_titles, notes=anim_notes),
+        key="kmeans_playback_chart",
     )
-    st.caption("Press ▶ Play: the animation runs in your browser. Dotted lines are the paths "
-               "the centroids took.")
+    st.caption("Press ▶ Play: the animation runs in your browser, and the ring on the J curve "
+               "follows it. Dotted lines are the paths the centroids took.")
 
 
 # ----------------------------------------------------------------------------- Seeding
@@ -227,13 +279,13 @@ def seeding_tab(res: Results) -> None:
     probs = (seed_step.probabilities if seed_step.probabilities is not None
              else run.seeding_probabilities(data.X, s - 1))[view.index]
     earlier = data.X[[q.chosen for q in run.seeding[: s - 1]]]
-    st.plotly_chart(
+    show_figure(
         charts.seeding_figure(
             res.points, probs, view.project(earlier).reshape(-1, 2),
             view.project(data.X[seed_step.candidates]),
             view.project(data.X[[seed_step.chosen]])[0], step=s - 1, n_clusters=k,
-            axis_titles=view.axis_titles, notes=res.notes),
-        key="kmeans_seeding_chart", theme=None,
+            ranges=res.ranges, axis_titles=view.axis_titles, notes=res.notes),
+        key="kmeans_seeding_chart",
     )
     st.caption(
         f"Each new centroid is drawn with probability ∝ D², the squared distance to the "
@@ -249,8 +301,7 @@ def seeding_tab(res: Results) -> None:
 def several_starts_tab(res: Results) -> None:
     data, settings, ss = res.data, res.settings, st.session_state
     if len(res.model.runs_) > 1:
-        st.plotly_chart(charts.runs_figure(res.model.runs_), key="kmeans_runs_chart",
-                        theme=None)
+        show_figure(charts.runs_figure(res.model.runs_), key="kmeans_runs_chart")
     else:
         st.info("Set **Starts (n_init)** above 1 and run again to see every start's J curve "
                 "on one chart.")
@@ -267,8 +318,7 @@ def several_starts_tab(res: Results) -> None:
     if ss.get("kmeans_study", (None,))[0] == study_key:
         study = ss["kmeans_study"][1]
         minima = kmeans.distinct_minima(study)
-        st.plotly_chart(charts.restart_figure(study, minima), key="kmeans_study_chart",
-                        theme=None)
+        show_figure(charts.restart_figure(study, minima), key="kmeans_study_chart")
         st.dataframe(minima, hide_index=True)
 
 
@@ -289,8 +339,8 @@ def choosing_k_tab(res: Results) -> None:
         bar.empty()
         ss["kmeans_elbow"] = (elbow_key, sweep)
     if ss.get("kmeans_elbow", (None,))[0] == elbow_key:
-        st.plotly_chart(charts.elbow_figure(ss["kmeans_elbow"][1], chosen_k=res.k),
-                        key="kmeans_elbow_chart", theme=None)
+        show_figure(charts.elbow_figure(ss["kmeans_elbow"][1], chosen_k=res.k),
+                    key="kmeans_elbow_chart")
         st.caption("J always falls as K grows; look for the bend (the elbow). The silhouette "
                    "compares each point's distance to its own cluster with the next nearest: "
                    "the K with the highest score separates the data best.")

@@ -26,7 +26,8 @@ step_s, step_MB
 
 ``--mode attention`` opens ``/attention`` as a visitor finds it (the default toy model,
 previous token, on its example text) and, for each repeat, types a new word into the text
-box and presses Ctrl+Enter. It prints, over the repeats:
+box and presses Ctrl+Enter; then it switches to random attention on your own text and
+pastes 200 words (three different texts at most). It prints, over the repeats:
 
 edit_s
     From the key press to every visible chart drawn (the same clock and the same rule
@@ -34,11 +35,39 @@ edit_s
     after the key press).
 edit_MB
     Bytes of websocket frames received for that edit.
+paste_s, paste_MB
+    The same for a 200-word paste (one sequence of 200 tokens, 4 heads).
+
+``--mode first-visit`` and ``--mode new-session`` time a page *load*: from ``goto`` to the
+first chart drawn in Chromium at 1440×900 (a new browser context each time: a new Streamlit
+session with an empty browser cache, as a student who opens the link). ``first-visit``
+starts a fresh server for every visit and opens the lab as its very first request, as soon
+as it answers its health check (``--settle 20``: 20 s later, as when a server was started
+before the class arrived);
+``new-session`` warms one server with a visit to each lab, then opens new sessions on it
+(``--same-browser``: each a new tab of one browser context, whose cache already holds the
+page's scripts, as for a student coming back).
+Both interleave the labs (``--labs``) and print, per lab, medians over the repeats of
+the following (every mode serves the app as ``make run`` does, with ``serve.py``, which
+starts the warm-up at server start; ``--plain`` serves with ``streamlit run app.py``):
+
+first_chart_s
+    From navigation start (the page's ``performance.timeOrigin``) to the first chart in the
+    main area having drawn its SVG.
+screen_s
+    To everything on the first screen done: the last script run has ended and every chart
+    whose top is inside the 900 px viewport has drawn.
+runs
+    Script runs the server did for the load (a second run at page load shows up here).
+health_s
+    (first-visit only) From starting ``streamlit run`` to ``/_stcore/health`` answering.
 
     .venv/bin/python bench/page.py                       # 100k and 1M points, 3 repeats
     .venv/bin/python bench/page.py --sizes 100000 --repeats 5
     .venv/bin/python bench/page.py --no-post-script-gc      # Streamlit's gc after runs off
     .venv/bin/python bench/page.py --mode attention --repeats 9
+    .venv/bin/python bench/page.py --mode first-visit --repeats 3
+    .venv/bin/python bench/page.py --mode new-session --repeats 5
 
 A benchmark, never a test: nothing here asserts a time. The machine has 2 shared cores,
 so the load average is printed with the numbers.
@@ -219,8 +248,34 @@ WORDS = ("transformer", "softmax", "queries", "heatmap", "residual", "embedding"
          "keysandvalues", "multihead", "induction", "layernorm", "projection")
 
 
+FIRST_CHART_TICKS = """() => {
+  const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+  return gd ? [gd._fullLayout.xaxis.tickvals || [], gd._fullLayout.xaxis.ticktext || []] : null;
+}"""
+
+
+def _position(tick) -> int:
+    """A tick's position: a number, or a category named "token (position)"."""
+    return int(tick) if isinstance(tick, int | float) else int(tick.rsplit("(", 1)[1][:-1])
+
+
+def check_first_chart(page: Page, tokens: list[str]) -> None:
+    """The first chart's x labels are the typed tokens (every one, or every n-th of them)."""
+    values, texts = page.evaluate(FIRST_CHART_TICKS)
+    shown = [t.strip("\u2068\u2069") for t in texts]
+    if not values or any(tokens[_position(v)] != t for v, t in zip(values, shown, strict=True)):
+        raise RuntimeError(f"typed {tokens[:12]}... but the first chart shows {shown[:12]}")
+
+
+# Words for the paste of 200 words (the free-text mode, one random attention layer).
+VOCABULARY = ("the", "model", "reads", "every", "token", "and", "asks", "which", "other",
+              "tokens", "matter", "most", "for", "what", "comes", "next", "in", "a", "long",
+              "sentence")  # fmt: skip
+
+
 def attention_case(browser, url: str, repeats: int) -> dict[str, list[float]]:
-    """Type a new text ``repeats`` times on the default Attention page; seconds and MB each."""
+    """Type a new text ``repeats`` times on the default Attention page, then paste 200 words
+    into the free-text mode (up to 3 times); seconds and MB each."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.add_init_script(PROBE)
@@ -233,25 +288,186 @@ def attention_case(browser, url: str, repeats: int) -> dict[str, list[float]]:
     wait_idle(page)
     received.settle(page)
     box = page.get_by_label("Letters a-z, one sequence per line", exact=False)
-    out: dict[str, list[float]] = {"edit_s": [], "edit_MB": []}
+    out: dict[str, list[float]] = {"edit_s": [], "edit_MB": [], "paste_s": [], "paste_MB": []}
     for r in range(repeats):
         word = WORDS[r % len(WORDS)] + "abcdefghij"[: r // len(WORDS)]
         box.fill(word)
         s, mb = measure(page, received, partial(press_key, box, "Control+Enter"))
         wait_idle(page)
-        ticks = page.locator('[data-testid="stMain"] .js-plotly-plot .xtick text')
-        shown = "".join(ticks.all_text_contents()[: len(word)])
-        if shown != word:
-            raise RuntimeError(f"typed {word!r} but the first chart shows {shown!r}")
+        check_first_chart(page, list(word))
         out["edit_s"].append(s)
         out["edit_MB"].append(mb)
+
+    page.get_by_role("radio", name="Random attention on your own text").click()
+    wait_idle(page)
+    received.settle(page)
+    box = page.get_by_label("Your text, one sequence per line", exact=False)
+    for r in range(min(repeats, 3)):
+        words = [VOCABULARY[(7 * i + r) % len(VOCABULARY)] for i in range(200)]
+        box.fill(" ".join(words))
+        s, mb = measure(page, received, partial(press_key, box, "Control+Enter"))
+        wait_idle(page)
+        check_first_chart(page, words)
+        out["paste_s"].append(s)
+        out["paste_MB"].append(mb)
     context.close()
     return out
 
 
+# ----------------------------------------------------------------------------- page loads
+
+# Injected before the page's own scripts: the times (ms since navigation start) of every
+# script-state change and of each chart's first drawing, so nothing is polled late.
+LOAD_PROBE = """
+(() => {
+  const t = window.__load = {states: [], charts: []};
+  let last = null;
+  const hook = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (app) {
+      const s = app.getAttribute('data-test-script-state');
+      if (s !== last) { t.states.push([s, performance.now()]); last = s; }
+    }
+    // A chart counts once it is drawn and visible (never a hidden one, such as the tiny
+    // chart app.py sends first so that the browser starts loading Plotly early).
+    for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+      if (gd.__loadDrawn === undefined && gd.querySelector('.main-svg')
+          && gd.checkVisibility()) {
+        gd.__loadDrawn = performance.now();
+        t.charts.push(gd);
+      }
+    }
+  };
+  new MutationObserver(hook).observe(document, {subtree: true, childList: true,
+                                                 attributes: true});
+  setInterval(hook, 20);
+})();
+"""
+
+# Read once the page has been quiet: first chart, first screen done, number of runs.
+LOAD_RESULT = """() => {
+  const t = window.__load;
+  const runs = t.states.filter(([s]) => s === 'running').length;
+  const ended = t.states.filter(([s]) => s === 'notRunning').map(([, at]) => at);
+  const drawn = t.charts.map(gd => gd.__loadDrawn);
+  const onScreen = t.charts.filter(gd => gd.checkVisibility()
+                                   && gd.getBoundingClientRect().top < window.innerHeight)
+                           .map(gd => gd.__loadDrawn);
+  return {first: drawn.length ? Math.min(...drawn) / 1000 : null,
+          screen: Math.max(ended.length ? ended[ended.length - 1] : 0, ...onScreen) / 1000,
+          runs, n_on_screen: onScreen.length};
+}"""
+
+LAB_PATHS = {"kmeans": "/kmeans", "attention": "/attention"}
+
+
+def time_load(browser, url: str, lab: str, context=None) -> dict[str, float]:
+    """Open ``lab`` in a new browser context (or a new tab of ``context``, whose cache then
+    holds the page's scripts); seconds to its first chart and first screen."""
+    own = context is None
+    if own:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.add_init_script(LOAD_PROBE)
+    page.goto(url + LAB_PATHS[lab], wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__load.charts.length > 0", timeout=TIMEOUT_MS,
+                           polling=50)
+    wait_idle(page)
+    page.wait_for_timeout(1_500)  # a second run at load starts within this
+    wait_idle(page)
+    result = page.evaluate(LOAD_RESULT)
+    page.close()
+    if own:
+        context.close()
+    return {"first_chart_s": result["first"], "screen_s": result["screen"],
+            "runs": result["runs"]}
+
+
+def load_case(browser, labs: list[str], repeats: int, *, fresh: bool,
+              server_args: tuple[str, ...], launcher: list[str] | None,
+              same_browser: bool = False,
+              settle_s: float = 0.0) -> dict[str, dict[str, list[float]]]:
+    """Page loads, the labs interleaved: each on a fresh server (``fresh``) or one warm one;
+    ``same_browser``: every visit a new tab of one browser context (its cache warm);
+    ``settle_s``: a fresh server waits that long after answering its health check."""
+    out: dict[str, dict[str, list[float]]] = {lab: {} for lab in labs}
+
+    def record(lab: str, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            out[lab].setdefault(key, []).append(value)
+        print(f"  {lab:<10} " + "  ".join(f"{k} {v:.2f}" for k, v in values.items()),
+              flush=True)
+
+    if fresh:
+        for _ in range(repeats):
+            for lab in labs:
+                started = time.monotonic()
+                proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
+                health = time.monotonic() - started
+                time.sleep(settle_s)  # a server started before the class arrives
+                try:
+                    record(lab, time_load(browser, url, lab) | {"health_s": health})
+                finally:
+                    stop_app(proc)
+        return out
+    proc, url = start_app(args=server_args, launcher=launcher, timeout=120)
+    shared = browser.new_context(viewport={"width": 1440, "height": 900}) if same_browser \
+        else None  # fmt: skip
+    try:
+        for lab in labs:  # warm the server: each lab's first visit is not counted
+            time_load(browser, url, lab, shared)
+        for _ in range(repeats):
+            for lab in labs:
+                record(lab, time_load(browser, url, lab, shared))
+    finally:
+        if shared is not None:
+            shared.close()
+        stop_app(proc)
+    return out
+
+
+def loadavg() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def main_load(args, server_args: tuple[str, ...], launcher: list[str] | None) -> None:
+    fresh = args.mode == "first-visit"
+    what = "a fresh server's first request" if fresh else "a new session on a warm server"
+    if fresh and args.settle:
+        what += f", {args.settle:g} s after it answered its health check"
+    if args.same_browser and not fresh:
+        what += ", a new tab of a browser that has been here"
+    how = "streamlit run app.py" if launcher is None else "python serve.py"
+    print(f"{what} ({how}): goto → first chart drawn, 1440×900 (load average {loadavg()})")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**chromium_launch_options())
+        res = load_case(browser, args.labs, args.repeats, fresh=fresh, server_args=server_args,
+                        launcher=launcher, same_browser=args.same_browser,
+                        settle_s=args.settle)
+        browser.close()
+    for lab, values in res.items():
+        med = {key: statistics.median(v) for key, v in values.items()}
+        print(f"{lab:<10} " + "  ".join(f"{k} {v:.2f}" for k, v in med.items())
+              + f"   (medians of {args.repeats})")
+    print(f"load average after: {loadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("kmeans", "attention"), default="kmeans")
+    parser.add_argument("--mode", default="kmeans",
+                        choices=("kmeans", "attention", "first-visit", "new-session"))
+    parser.add_argument("--labs", nargs="+", choices=tuple(LAB_PATHS), default=list(LAB_PATHS),
+                        help="labs whose page loads first-visit and new-session time")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="first-visit: seconds between the health check and the visit "
+                             "(a server started before the class arrives); default 0")
+    parser.add_argument("--same-browser", action="store_true",
+                        help="new-session: each visit a new tab of one browser context, whose "
+                             "HTTP cache already holds the page's scripts (a returning "
+                             "student); by default each visit is a fresh context")
+    parser.add_argument("--plain", action="store_true",
+                        help="serve with `streamlit run app.py` instead of serve.py (which "
+                             "starts the warm-up at server start, as `make run` does)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-post-script-gc", action="store_true",
@@ -260,7 +476,12 @@ def main() -> None:
     args = parser.parse_args()
 
     extra = ("--runner.postScriptGC", "false") if args.no_post_script_gc else ()
-    proc, url = start_app(args=extra, timeout=90)
+    serve = ROOT / "serve.py"
+    launcher = None if args.plain or not serve.exists() else [sys.executable, str(serve)]
+    if args.mode in ("first-visit", "new-session"):
+        main_load(args, extra, launcher)
+        return
+    proc, url = start_app(args=extra, launcher=launcher, timeout=90)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(**chromium_launch_options())
@@ -278,6 +499,10 @@ def main() -> None:
                       f"{statistics.median(res['edit_MB']):.3f} MB sent "
                       f"(medians of {args.repeats})")
                 print(f"  all edit_s: {', '.join(f'{v:.2f}' for v in res['edit_s'])}")
+                print(f"200-word paste (free text, 4 heads) → charts drawn "
+                      f"{statistics.median(res['paste_s']):.2f} s, "
+                      f"{statistics.median(res['paste_MB']):.3f} MB sent "
+                      f"(all: {', '.join(f'{v:.2f}' for v in res['paste_s'])})")
                 print(f"load average after:  {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
                 browser.close()
                 return

@@ -1,22 +1,27 @@
 """Plotly figures for the Attention lab: engine arrays in, ``go.Figure`` out.
 
-Two rules hold for every figure here:
+Three rules hold for every figure here:
 
 - **Tokens are text, never HTML.** Plotly renders tick labels, titles and hover text
   as a small HTML dialect, so a token ``<b>`` would turn bold and ``&amp;`` would
   show as ``&``. Every user string goes through :func:`token_label` or
   :func:`charts.theme.user_text` (``html.escape``).
 - **Every position is its own row/column.** A categorical axis merges equal strings,
-  so a sentence with "the" twice would lose a row. Axes are integer positions with
-  the tokens as ``ticktext``.
+  so a sentence with "the" twice would lose a row. Each position's category is its token
+  and its position, ``"the (4)"`` (:func:`position_names`), so it stays unique, and the
+  hover reads "the (4) → cat (1): 0.123" straight from the axes. Ticks show the token
+  alone; long sequences label every n-th position, as many as fit, and hover names each.
+- **Nothing is sent per cell but the numbers.** A hover string per cell cost 23 MB for
+  a 200-word text with 4 heads; hover templates built from the axes cost nothing. Masked
+  cells (causal future, padding) are a grey layer of their own per reason, whose hover
+  says why.
 
-Masked cells (causal future, padding) are drawn as gaps on a grey hatched-looking
-background, and their hover says why. Template, fonts and group colours come from
-:mod:`charts.theme`, the Lab's one look.
+Template, fonts and group colours come from :mod:`charts.theme`, the Lab's one look;
+token labels are at least 14 px and dark, and single characters are never rotated.
 
-This module is a little over 450 lines because it is one job: every figure here is a
-token-labelled attention map or a per-head summary, drawn with the same escaping, ticks
-and mask rules defined at the top; split, those helpers would have to travel between files.
+Every figure here is a token-labelled map, drawn with the escaping, ticks and mask rules
+defined at the top; the per-head summaries, which show no tokens, are in
+:mod:`charts.attention_summary` (and importable from here too).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.theme import FONT, TEMPLATE, cluster_colors, user_text
+from charts.attention_summary import head_metric_figure, head_similarity_figure
+from charts.theme import MUTED, TEMPLATE, TICK_FONT_SIZE, user_text
 
 __all__ = [
     "MASKED_COLOUR",
@@ -41,6 +47,7 @@ __all__ = [
     "head_similarity_figure",
     "key_attention_figure",
     "matrix_figure",
+    "position_names",
     "token_label",
 ]
 
@@ -49,7 +56,10 @@ Array = npt.NDArray[np.floating]
 WEIGHT_COLOURSCALE = "Blues"
 DIVERGING_COLOURSCALE = "RdBu_r"
 MASKED_COLOUR = "#c8c8c8"
-MAX_TICKS = 48  # beyond this, label every k-th position (hover still names each one)
+LABEL_PX = TICK_FONT_SIZE + 5
+"""Room one tick label needs along its axis; fewer labels than that fit are every n-th."""
+CHAR_PX = 0.55 * TICK_FONT_SIZE
+"""Width of an average character of a tick label."""
 
 
 def token_label(token: str) -> str:
@@ -70,17 +80,53 @@ def token_label(token: str) -> str:
     return user_text(shown)
 
 
-def _axis_ticks(tokens: Sequence[str]) -> dict:
-    """Integer positions labelled with their tokens (every k-th if there are many)."""
-    step = max(1, math.ceil(len(tokens) / MAX_TICKS))
-    positions = list(range(0, len(tokens), step))
+def position_names(tokens: Sequence[str]) -> list[str]:
+    """The categories of an axis: each token's label and its position, ``"the (4)"``."""
+    return [f"{token_label(t)} ({i})" for i, t in enumerate(tokens)]
+
+
+def _shown_width(token: str) -> int:
+    """Characters a token's label shows (isolates and escapes take no room)."""
+    return max(1, len(token))
+
+
+def _axis(tokens: Sequence[str], length_px: float, *, angle: int | None = None) -> dict:
+    """A categorical axis over the tokens, labelled by token, every n-th when they crowd.
+
+    ``length_px`` is the axis' length on screen; ``angle`` the labels' rotation (default:
+    upright for single characters and for labels that fit side by side, else slanted).
+    """
+    names = position_names(tokens)
+    n = len(tokens)
+    step = max(1, math.ceil(n / max(1, int(length_px // LABEL_PX))))
+    shown = list(range(0, n, step))
+    if angle is None:
+        angle = _tick_angle(tokens, length_px / max(1, len(shown)))
     return dict(
+        type="category",
+        categoryorder="array",
+        categoryarray=names,
         tickmode="array",
-        tickvals=positions,
-        ticktext=[token_label(tokens[i]) for i in positions],
+        tickvals=[names[i] for i in shown],
+        ticktext=[token_label(tokens[i]) for i in shown],
+        tickangle=angle,
         showgrid=False,
         zeroline=False,
     )
+
+
+def _tick_angle(tokens: Sequence[str], room_px: float) -> int:
+    """0 (upright) when every label fits its room or is a single character; else -60."""
+    widest = max((_shown_width(t) for t in tokens), default=1)
+    return 0 if widest <= 1 or widest * CHAR_PX + 6 <= room_px else -60
+
+
+def _label_room(tokens: Sequence[str], angle: int) -> int:
+    """Pixels below an axis that its labels take (rotated labels hang down)."""
+    if angle == 0:
+        return LABEL_PX + 6
+    widest = min(max((_shown_width(t) for t in tokens), default=1), 16)
+    return int(widest * CHAR_PX * math.sin(math.radians(abs(angle)))) + LABEL_PX
 
 
 def _mask_reasons(
@@ -103,77 +149,64 @@ def _mask_reasons(
     return reasons
 
 
-def _weight_hover(
-    weights: Array,
-    query_labels: list[str],
-    key_labels: list[str],
-    reasons: npt.NDArray[np.object_],
-    head_name: str,
-) -> npt.NDArray[np.object_]:
-    """One hover string per cell: "query → key: weight" with positions and head."""
-    n_q, n_k = weights.shape
-    text = np.empty((n_q, n_k), dtype=object)
-    for i in range(n_q):
-        for j in range(n_k):
-            value = f"masked ({reasons[i, j]})" if reasons[i, j] else f"{weights[i, j]:.3f}"
-            text[i, j] = (
-                f"{query_labels[i]} → {key_labels[j]}: {value}"
-                f"<br><span style='color:#666'>query {i} → key {j} · {head_name}</span>"
-            )
-    return text
+def _gaps(n_queries: int, n_keys: int) -> dict:
+    return dict(xgap=1 if n_keys <= 32 else 0, ygap=1 if n_queries <= 32 else 0)
 
 
 def _heatmap(
     weights: Array,
-    query_tokens: Sequence[str],
-    key_tokens: Sequence[str],
+    query_names: list[str],
+    key_names: list[str],
     reasons: npt.NDArray[np.object_],
     head_name: str,
     *,
     show_values: bool = False,
     coloraxis: str = "coloraxis",
-) -> go.Heatmap:
-    """One attention map with masked cells left as gaps."""
-    query_labels = [token_label(t) for t in query_tokens]
-    key_labels = [token_label(t) for t in key_tokens]
-    z = np.where(reasons == "", weights, np.nan).astype(float)
+) -> list[go.Heatmap]:
+    """One attention map: the weights, then one grey layer per reason cells are masked."""
+    visible = reasons == ""
+    z = np.where(visible, weights, np.nan).astype(float)
+    gaps = _gaps(*z.shape)
     trace = go.Heatmap(
-        z=z,
-        x=list(range(len(key_tokens))),
-        y=list(range(len(query_tokens))),
-        coloraxis=coloraxis,
-        customdata=_weight_hover(weights, query_labels, key_labels, reasons, head_name),
-        hovertemplate="%{customdata}<extra></extra>",
-        hoverongaps=True,
-        xgap=1 if len(key_tokens) <= 32 else 0,
-        ygap=1 if len(query_tokens) <= 32 else 0,
-    )
+        z=z, x=key_names, y=query_names, coloraxis=coloraxis, hoverongaps=False,
+        hovertemplate="%{y} → %{x}: %{z:.3f}"
+        f"<br><span style='color:{MUTED}'>query → key · {user_text(head_name)}</span>"
+        "<extra></extra>",
+        **gaps,
+    )  # fmt: skip
     if show_values:
         trace.update(
-            text=np.where(np.isnan(z), "", np.vectorize(lambda w: f"{w:.2f}")(weights)),
+            text=np.where(visible, np.vectorize(lambda w: f"{w:.2f}")(weights), ""),
             texttemplate="%{text}",
-            textfont=dict(size=11),
         )
-    return trace
+    layers = [trace]
+    for reason in dict.fromkeys(reasons[~visible].tolist()):
+        layers.append(go.Heatmap(
+            z=np.where(reasons == reason, 1.0, np.nan), x=key_names, y=query_names,
+            name=f"masked: {reason}", zmin=0, zmax=1, showscale=False, hoverongaps=False,
+            colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
+            hovertemplate=f"%{{y}} → %{{x}}: masked ({reason})<extra></extra>", **gaps,
+        ))  # fmt: skip
+    return layers
 
 
-def _tick_angle(tokens: Sequence[str]) -> int:
-    """Upright labels for letters, slanted ones for words."""
-    return 0 if max((len(t) for t in tokens), default=0) <= 2 and len(tokens) <= 32 else -60
+def _weight_axes(fig: go.Figure, query_tokens, key_tokens, side_px: float,
+                 row=None, col=None) -> None:  # fmt: skip
+    """Square maps (equal scales), keys along the bottom, the first query on top."""
+    x = _axis(key_tokens, side_px)
+    fig.update_xaxes(**x, side="bottom", constrain="domain", row=row, col=col)
+    anchor = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "") if row else "x"
+    fig.update_yaxes(**_axis(query_tokens, side_px, angle=0), autorange="reversed",
+                     scaleanchor=anchor, scaleratio=1, constrain="domain", row=row, col=col)
 
 
-def _apply_weight_axes(fig: go.Figure, query_tokens, key_tokens, row=None, col=None) -> None:
-    fig.update_xaxes(
-        **_axis_ticks(key_tokens),
-        tickangle=_tick_angle(key_tokens),
-        side="bottom",
-        constrain="domain",
-        row=row,
-        col=col,
-    )
-    fig.update_yaxes(
-        **_axis_ticks(query_tokens), autorange="reversed", constrain="domain", row=row, col=col
-    )
+def _colour_axis(top: float, length: float) -> dict:
+    """The shared weight scale; its bar starts below the figure's toolbar."""
+    return dict(
+        colorscale=WEIGHT_COLOURSCALE, cmin=0.0, cmax=max(top, 1e-9),
+        colorbar=dict(title=dict(text="weight", side="top"), len=length, lenmode="fraction",
+                      y=0, yanchor="bottom"),
+    )  # fmt: skip
 
 
 def head_grid_figure(
@@ -212,6 +245,8 @@ def head_grid_figure(
     Returns
     -------
     go.Figure
+        Laid out in pixels: each row of maps has room above for its heads' titles and
+        below for its key labels, so neither touches the next row's maps.
     """
     weights = np.asarray(weights, dtype=float)
     n_heads, n_q, n_k = weights.shape
@@ -221,41 +256,35 @@ def head_grid_figure(
     cols = max(1, min(cols, n_heads))
     rows = math.ceil(n_heads / cols)
     reasons = _mask_reasons(n_q, n_k, causal, key_padding, query_padding)
+    side = 230 if cols >= 4 else 300 if cols == 3 else 340
+    angle = _axis(key_tokens, side)["tickangle"]
+    title_room, label_room = 34, _label_room(key_tokens, angle) + 10
+    top, bottom = (60 if title else 30), 10  # room for the toolbar above the head titles
+    plot_height = rows * (title_room + side + label_room) - title_room - label_room
     fig = make_subplots(
         rows=rows,
         cols=cols,
         subplot_titles=[user_text(n) for n in names],
         horizontal_spacing=min(0.04, 0.3 / cols),
-        vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1,
+        vertical_spacing=(title_room + label_room) / plot_height if rows > 1 else 0.1,
     )
+    q_names, k_names = position_names(query_tokens), position_names(key_tokens)
     for h in range(n_heads):
         r, c = divmod(h, cols)
-        fig.add_trace(
-            _heatmap(weights[h], query_tokens, key_tokens, reasons, names[h]), row=r + 1, col=c + 1
-        )
-        _apply_weight_axes(fig, query_tokens, key_tokens, row=r + 1, col=c + 1)
+        for trace in _heatmap(weights[h], q_names, k_names, reasons, names[h]):
+            fig.add_trace(trace, row=r + 1, col=c + 1)
+        _weight_axes(fig, query_tokens, key_tokens, side, row=r + 1, col=c + 1)
         if c > 0:  # query labels once per row: long tokens would run into the next head
             fig.update_yaxes(showticklabels=False, row=r + 1, col=c + 1)
+    for annotation in fig.layout.annotations:  # head titles: clear of the map below them
+        annotation.update(yshift=6, yanchor="bottom")
     shown = weights[:, reasons == ""] if (reasons == "").any() else np.zeros(1)
-    top = float(shown.max()) if zmax is None else zmax
-    side = 230 if cols >= 4 else 320
-    label_room = 40 + 6 * min(max((len(t) for t in key_tokens), default=1), 16)
+    zmax_value = float(shown.max()) if zmax is None else zmax
     fig.update_layout(
-        coloraxis=dict(
-            colorscale=WEIGHT_COLOURSCALE,
-            cmin=0.0,
-            cmax=max(top, 1e-9),
-            colorbar=dict(
-                title=dict(text="weight", side="right"),
-                thickness=14,
-                len=min(1, 400 / (rows * side)),
-            ),
-        ),
-        height=rows * (side + label_room) + 80,
-        margin=dict(l=10, r=10, t=60 if title else 40, b=10),
-        plot_bgcolor=MASKED_COLOUR,
-        title=dict(text=title) if title else None,
-        font=FONT,
+        coloraxis=_colour_axis(zmax_value, min(1.0, 320 / plot_height)),
+        height=plot_height + top + bottom + label_room + title_room,
+        margin=dict(l=10, r=10, t=top + title_room, b=bottom + label_room),
+        title=dict(text=user_text(title)) if title else None,
         template=TEMPLATE,
     )
     return fig
@@ -294,28 +323,22 @@ def head_focus_figure(
     if show_values is None:
         show_values = max(n_q, n_k) <= 16
     reasons = _mask_reasons(n_q, n_k, causal, key_padding, query_padding)
+    side = min(640, max(300, 34 * max(n_q, n_k)))
     fig = go.Figure(
-        _heatmap(
-            weights, query_tokens, key_tokens, reasons, user_text(name), show_values=show_values
-        )
-    )
-    _apply_weight_axes(fig, query_tokens, key_tokens)
+        _heatmap(weights, position_names(query_tokens), position_names(key_tokens), reasons,
+                 name, show_values=show_values)
+    )  # fmt: skip
+    _weight_axes(fig, query_tokens, key_tokens, side)
     shown = weights[reasons == ""] if (reasons == "").any() else np.zeros(1)
     top = float(shown.max()) if zmax is None else zmax
+    label_room = _label_room(key_tokens, fig.layout.xaxis.tickangle or 0)
     fig.update_layout(
-        coloraxis=dict(
-            colorscale=WEIGHT_COLOURSCALE,
-            cmin=0.0,
-            cmax=max(top, 1e-9),
-            colorbar=dict(title=dict(text="weight", side="right"), thickness=14),
-        ),
-        height=min(900, max(380, 28 * n_q + 160)),
-        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
-        plot_bgcolor=MASKED_COLOUR,
+        coloraxis=_colour_axis(top, 0.8),
+        height=side + label_room + (90 if title else 50) + 40,
+        margin=dict(l=10, r=10, t=60 if title else 30, b=10),
         title=dict(text=user_text(title)) if title else None,
         xaxis_title="key (attended to)",
         yaxis_title="query (attending)",
-        font=FONT,
         template=TEMPLATE,
     )
     return fig
@@ -337,7 +360,7 @@ def matrix_figure(
     Parameters
     ----------
     matrix : ndarray of shape (rows, columns)
-        ``-inf`` entries (masked scores) are drawn as grey gaps with hover "−∞ (masked)".
+        ``-inf`` entries (masked scores) are drawn as a grey layer with hover "−∞ (masked)".
     row_tokens : sequence of str or None
         One token per row, or None for numbered rows.
     column_labels : sequence of str, optional
@@ -353,21 +376,24 @@ def matrix_figure(
     """
     matrix = np.asarray(matrix, dtype=float)
     n_rows, n_cols = matrix.shape
-    numbered_rows = row_tokens is None
-    row_tokens = [str(i) for i in range(n_rows)] if numbered_rows else list(row_tokens)
-    row_labels = [token_label(t) for t in row_tokens]
-    if column_labels is None:
-        col_labels = [f"d{j}" for j in range(n_cols)]
-        x_ticks = dict(tickmode="auto", showgrid=False, zeroline=False)
+    height = height or min(520, max(240, 22 * n_rows + 150))
+    plot_px = height - 120
+    if row_tokens is None:  # numbered rows and dimensions: plain category names
+        row_names = [str(i) for i in range(n_rows)]
+        y_axis = dict(type="category", categoryorder="array", categoryarray=row_names,
+                      tickmode="auto", nticks=max(2, int(plot_px // LABEL_PX)),
+                      showgrid=False, zeroline=False)  # fmt: skip
     else:
-        col_labels = [token_label(t) for t in column_labels]
-        x_ticks = _axis_ticks(list(column_labels))
-    hover = np.empty((n_rows, n_cols), dtype=object)
-    for i in range(n_rows):
-        for j in range(n_cols):
-            v = matrix[i, j]
-            value = "−∞ (masked)" if np.isneginf(v) else f"{v:.3f}"
-            hover[i, j] = f"{row_labels[i]} · {col_labels[j]}: {value}"
+        row_names = position_names(row_tokens)
+        y_axis = _axis(row_tokens, plot_px, angle=0)
+    if column_labels is None:
+        col_names = [f"d{j}" for j in range(n_cols)]
+        x_axis = dict(type="category", categoryorder="array", categoryarray=col_names,
+                      tickmode="auto", nticks=12, tickangle=0, showgrid=False,
+                      zeroline=False)  # fmt: skip
+    else:
+        col_names = position_names(column_labels)
+        x_axis = _axis(column_labels, 400)
     finite = matrix[np.isfinite(matrix)]
     z = np.where(np.isfinite(matrix), matrix, np.nan)
     if diverging:
@@ -380,74 +406,37 @@ def matrix_figure(
         )
     fig = go.Figure(
         go.Heatmap(
-            z=z,
-            x=list(range(n_cols)),
-            y=list(range(n_rows)),
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-            hoverongaps=True,
-            colorbar=dict(thickness=10),
-            showscale=bool(finite.size and np.ptp(finite) > 0),
-            **scale,
+            z=z, x=col_names, y=row_names, hoverongaps=False,
+            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+            colorbar=dict(len=0.8, y=0, yanchor="bottom"),
+            showscale=bool(finite.size and np.ptp(finite) > 0), **scale,
         )
-    )
-    angle = _tick_angle(list(column_labels)) if column_labels is not None else 0
-    fig.update_xaxes(**x_ticks, title=column_axis, tickangle=angle)
-    y_ticks = dict(tickmode="auto") if numbered_rows else _axis_ticks(row_tokens)
-    fig.update_yaxes(**y_ticks, autorange="reversed", title=row_axis)
+    )  # fmt: skip
+    if np.isneginf(matrix).any():
+        fig.add_trace(go.Heatmap(
+            z=np.where(np.isneginf(matrix), 1.0, np.nan), x=col_names, y=row_names,
+            name="masked", zmin=0, zmax=1, showscale=False, hoverongaps=False,
+            colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
+            hovertemplate="%{y} · %{x}: −∞ (masked)<extra></extra>",
+        ))  # fmt: skip
+    fig.update_xaxes(**x_axis, title=column_axis)
+    fig.update_yaxes(**y_axis, autorange="reversed", title=row_axis)
     fig.update_layout(
-        title=dict(text=user_text(title), font=dict(size=14)) if title else None,
-        height=height or min(520, max(220, 22 * n_rows + 130)),
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        plot_bgcolor=MASKED_COLOUR,
-        font=FONT,
+        title=dict(text=user_text(title)) if title else None,
+        height=height,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
         template=TEMPLATE,
     )
     return fig
 
 
-def head_metric_figure(
-    values: Array,
-    head_names: Sequence[str],
-    *,
-    metric: str,
-    groups: Sequence[int] | None = None,
-    value_range: tuple[float, float] | None = None,
-    description: str = "",
+def key_attention_figure(
+    totals: Array, key_tokens: Sequence[str], *, title: str, note: str = ""
 ) -> go.Figure:
-    """A bar per head (entropy, sparsity, ...), coloured by similarity group if given."""
-    values = np.asarray(values, dtype=float)
-    names = [user_text(n) for n in head_names]
-    colours = cluster_colors(1)[0]
-    if groups is not None:
-        palette = cluster_colors(max(groups, default=0) + 1)
-        colours = [palette[g] for g in groups]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=values,
-            marker_color=colours,
-            customdata=[f"group {g + 1}" for g in groups] if groups is not None else None,
-            hovertemplate=f"%{{x}}<br>{user_text(metric)}: %{{y:.3f}}"
-            + ("<br>%{customdata}" if groups is not None else "")
-            + "<extra></extra>",
-            text=[f"{v:.2f}" for v in values],
-            textposition="outside",
-        )
-    )
-    fig.update_layout(
-        title=dict(text=user_text(metric), font=dict(size=14)),
-        yaxis=dict(title=user_text(description) or None, range=value_range),
-        height=300,
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=FONT,
-        template=TEMPLATE,
-    )
-    return fig
+    """Bars over key positions: the attention that chosen queries pay each key, summed.
 
-
-def key_attention_figure(totals: Array, key_tokens: Sequence[str], *, title: str) -> go.Figure:
-    """Bars over key positions: the attention that chosen queries pay each key, summed."""
+    ``note`` (e.g. why the chosen queries changed) is shown under the title.
+    """
     totals = np.asarray(totals, dtype=float)
     labels = [token_label(t) for t in key_tokens]
     fig = go.Figure(
@@ -459,48 +448,20 @@ def key_attention_figure(totals: Array, key_tokens: Sequence[str], *, title: str
             hovertemplate="key %{x} · %{customdata}: %{y:.3f}<extra></extra>",
         )
     )
-    fig.update_xaxes(**_axis_ticks(list(key_tokens)), tickangle=-60, title="key")
+    n = len(key_tokens)
+    step = max(1, math.ceil(n / max(1, int(900 // LABEL_PX))))
+    shown = list(range(0, n, step))
+    fig.update_xaxes(
+        tickmode="array", tickvals=shown, ticktext=[labels[i] for i in shown],
+        tickangle=_tick_angle(key_tokens, 900 / max(1, len(shown))), title="key",
+        showgrid=False, zeroline=False,
+    )  # fmt: skip
     fig.update_layout(
-        title=dict(text=user_text(title), font=dict(size=14)),
+        title=dict(text=user_text(title),
+                   subtitle=dict(text=user_text(note), font=dict(color=MUTED))),
         yaxis_title="summed weight",
-        height=320,
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=FONT,
+        height=340,
+        margin=dict(l=10, r=10, t=70 if note else 50, b=10),
         template=TEMPLATE,
-    )
-    return fig
-
-
-def head_similarity_figure(
-    distances: Array, head_names: Sequence[str], groups: Sequence[int] | None = None
-) -> go.Figure:
-    """Jensen-Shannon distances between heads (0 = same pattern), heads ordered by group."""
-    distances = np.asarray(distances, dtype=float)
-    order = np.argsort(groups, kind="stable") if groups is not None else np.arange(len(distances))
-    names = [user_text(head_names[i]) for i in order]
-    if groups is not None:
-        names = [f"{n} (g{groups[i] + 1})" for n, i in zip(names, order, strict=True)]
-    d = distances[np.ix_(order, order)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=d,
-            x=names,
-            y=names,
-            zmin=0,
-            zmax=1,
-            colorscale="Viridis_r",
-            hovertemplate="%{y} vs %{x}: distance %{z:.2f}<extra></extra>",
-            colorbar=dict(title=dict(text="distance"), thickness=12),
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title=dict(
-            text="How different are the heads? (Jensen-Shannon distance)", font=dict(size=14)
-        ),
-        height=max(320, 40 * len(names) + 140),
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=FONT,
-        template=TEMPLATE,
-    )
+    )  # fmt: skip
     return fig

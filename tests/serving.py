@@ -24,6 +24,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "ROOT",
+    "SERVE",
     "chromium_launch_options",
     "free_port",
     "serve_app",
@@ -34,6 +35,8 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+SERVE = [sys.executable, str(ROOT / "serve.py")]
+"""A ``launcher`` that serves the app as ``make run`` does: warm-up begun at server start."""
 
 # Without the background-networking flags Chromium keeps dialling hosts this
 # machine cannot reach; --no-sandbox because the tests run as root.

@@ -1,4 +1,4 @@
-"""The Attention lab in a real Chromium: heatmaps render, hovers read "query → key:
+"""The Attention lab in a real Chromium: heatmaps render, hovers read "query (i) → key (j):
 weight", hostile tokens show as literal text and never run, bad input is explained, and
 the downloads defuse tokens a spreadsheet would run."""
 
@@ -84,7 +84,8 @@ def test_trained_model_heads_render_with_hover(page, app_url, artifacts):
     assert chart.locator(".heatmaplayer").count() == 2
     assert tick_texts(chart)[:9] == list("attention")
     text = hover_cell(page, chart, row=3, col=2, n=9)
-    assert text.startswith("e → t: 0.9"), text  # query "e" looks one step back, at "t"
+    # query "e" (position 3) looks one step back, at "t" (position 2)
+    assert text.startswith("e (3) → t (2): 0.9"), text
     masked = hover_cell(page, chart, row=0, col=5, n=9)
     assert "masked (causal mask: a future token)" in masked
     screenshot(page, artifacts / "attention-heads.png")
@@ -109,11 +110,11 @@ def test_hostile_tokens_show_literally_and_never_run(page, app_url, artifacts):
     assert page.locator("[data-testid='stMain'] img[src='x']").count() == 0
     n = len(HOSTILE_TOKENS)
     text = hover_cell(page, chart, row=0, col=1, n=n)
-    assert text.startswith("<b>bold</b> → <img: "), text
+    assert text.startswith("<b>bold</b> (0) → <img (1): "), text
     hover_box = chart.locator(".hoverlayer .hovertext").first
     assert hover_box.locator("tspan[style*='bold']").count() == 0
     text = hover_cell(page, chart, row=4, col=3, n=n)
-    assert text.startswith("&amp; → onerror=alert(1)>: "), text
+    assert text.startswith("&amp; (4) → onerror=alert(1)> (3): "), text
     screenshot(page, artifacts / "attention-hostile-tokens.png")
     page.wait_for_timeout(500)
     assert dialogs == [] and exceptions(page) == []
@@ -135,7 +136,7 @@ def test_whole_payload_as_one_token_stays_text_in_plotly(page, artifacts, tmp_pa
     assert chart.locator(".xtick tspan, .ytick tspan").count() == 0
     assert page.locator("img").count() == 0
     text = hover_cell(page, chart, row=0, col=2, n=len(tokens))
-    assert text.startswith("<img src=x onerror=alert(1)> → &amp;: 0.167"), text
+    assert text.startswith("<img src=x onerror=alert(1)> (0) → &amp; (2): 0.167"), text
     page.screenshot(path=artifacts / "attention-payload-plotly.png")
     assert dialogs == []
 

@@ -3,8 +3,11 @@ message, the page keeps working, and the views show what the engine computed."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save
@@ -61,6 +64,10 @@ def _charts_of_every_tab(at) -> int:
     return sum(counts)
 
 
+def _accuracy(at) -> str:
+    return next(m for m in at.metric if m.label == "Held-out accuracy").value
+
+
 def _errors(at):
     """Error text as the reader sees it (user text arrives Markdown-escaped)."""
     return " ".join(e.value for e in at.error).replace("\\", "")
@@ -69,24 +76,24 @@ def _errors(at):
 def test_default_page_shows_a_trained_model_and_all_views(at):
     assert at.title[0].value == "Attention lab"
     assert not at.error
-    accuracy = at.metric[0]
-    assert accuracy.label == "Held-out accuracy"
-    assert float(accuracy.value.rstrip("%")) >= 95
+    assert float(_accuracy(at).rstrip("%")) >= 95
     assert [t.label for t in at.tabs] == [
         ":material/grid_view: All heads",
         ":material/center_focus_strong: One head & aggregates",
         ":material/functions: Step by step",
         ":material/insights: Head statistics",
     ]
-    # grid, focus, query sums, 13 step matrices, 2 metric bars and the similarity map
-    assert _charts_of_every_tab(at) == 1 + 2 + 13 + 3
+    # grid, focus, query sums, step 1's Q, K, V, 2 metric bars and the similarity map
+    assert _charts_of_every_tab(at) == 1 + 2 + 3 + 3
 
 
 def test_only_the_open_tab_is_computed(at):
     assert len(_charts(at)) == 1 and "attention_grid_chart" in _charts(at)[0].proto.id
     open_tab(at, TABS[2])
-    assert len(_charts(at)) == 13
+    assert len(_charts(at)) == 3  # one step at a time: step 1 draws Q, K and V
     assert not any("attention_grid_chart" in c.proto.id for c in _charts(at))
+    at.toggle(key="attention_all_steps").set_value(True)
+    assert len(_charts(_run(at))) == 13  # every step, one below the other
     open_tab(at, TABS[3])
     assert len(_charts(at)) == 3 and not at.get("download_button")
 
@@ -185,7 +192,7 @@ def test_uploaded_good_weights_are_used_and_scored(at):
     )
     _run(at)
     assert not at.error
-    assert float(at.metric[0].value.rstrip("%")) >= 95
+    assert float(_accuracy(at).rstrip("%")) >= 95
     assert _charts(at)
 
 
@@ -196,7 +203,7 @@ def test_live_retraining_switches_to_the_new_weights(at):
     assert at.radio(key="attention_weights_source").value == "Retrained in this session"
     retrained = at.session_state["attention_retrained"]["previous_token"]
     assert 0 <= retrained["accuracy"] <= 1
-    assert at.metric[0].value == f"{retrained['accuracy']:.1%}"
+    assert _accuracy(at) == f"{retrained['accuracy']:.1%}"
     assert _charts(at)
 
 
@@ -207,7 +214,7 @@ def test_free_text_runs_random_attention(free):
     assert not free.error
     picker = next(s for s in free.selectbox if s.label == "Sequence")
     assert picker.options[0].startswith("1: the cat sat")
-    assert _charts_of_every_tab(free) == 1 + 2 + 13 + 3
+    assert _charts_of_every_tab(free) == 1 + 2 + 3 + 3
 
 
 def test_d_model_not_divisible_by_heads_is_explained_and_recoverable(free):
@@ -276,3 +283,67 @@ def test_causal_mask_and_every_focus_view(free):
 def test_every_widget_key_is_page_prefixed(free):
     keys = list(free.session_state.keys())
     assert keys and all(k.startswith("attention_") for k in keys), keys
+
+
+# ----------------------------------------------------------------------------- teaching views
+
+
+def test_chosen_queries_past_a_shorter_text_fall_back_to_its_last_token(at):
+    """Regression: the chart went blank ("Attention paid by 0 chosen queries", empty axes)
+    when the text became shorter than a chosen query position."""
+    open_tab(at, TABS[1])  # "attention": 9 letters, the last (8) chosen
+    assert at.multiselect(key="attention_queries").value == [8]
+    at.segmented_control(key="attention_source").set_value(FREE)
+    _run(at)  # "the cat sat on the mat .": 7 tokens, position 8 does not exist
+    chart = next(c for c in _charts(at) if "attention_query_chart" in c.proto.id)
+    spec = json.loads(chart.proto.spec)
+    title = spec["layout"]["title"]
+    assert title["text"].startswith("Attention paid by 1 chosen query")
+    assert "past the end of this 7-token text" in title["subtitle"]["text"]
+    assert "the last token, 6 · ." in title["subtitle"]["text"]
+    totals = _bar_heights(spec)
+    assert len(totals) == 7 and sum(totals) == pytest.approx(1.0)  # one query's weights
+    assert at.multiselect(key="attention_queries").value == [6]
+
+
+def _bar_heights(spec: dict) -> list[float]:
+    y = spec["data"][0]["y"]
+    if isinstance(y, dict):  # Plotly sends arrays as base64 typed arrays
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+    return list(y)
+
+
+@pytest.mark.parametrize("name", [t.name for t in TASKS.values() if t.config.n_layers > 1])
+def test_a_two_layer_task_opens_on_the_layer_its_look_for_text_names(at, name):
+    at.selectbox(key="attention_task").set_value(name)
+    _run(at)
+    layer = TASKS[name].pattern_layer
+    assert f"Layer {layer + 1}" in TASKS[name].pattern
+    assert at.selectbox(key="attention_layer").value == layer
+    spec = json.loads(_charts(at)[0].proto.spec)
+    assert spec["layout"]["title"]["text"] == f"Layer {layer + 1} of 2"
+
+
+def test_step_by_step_shows_one_step_with_its_term_in_the_formula(at):
+    open_tab(at, TABS[2])
+    assert "textcolor" in at.latex[0].value and "Q_h" in at.latex[0].value
+    at.button(key="attention_step_next_button").click()
+    _run(at)
+    assert at.segmented_control(key="attention_step").value == 1
+    assert sorted(c.proto.id.rsplit("-", 1)[-1] for c in _charts(at)) == [
+        "attention_step_qk", "attention_step_scaled"]
+    assert r"\textcolor{#dc2626}{\boldsymbol{\frac{" in at.latex[0].value  # QKᵀ/√d_k in red
+    at.segmented_control(key="attention_step").set_value(6)
+    _run(at)
+    assert at.button(key="attention_step_next_button").disabled
+    assert r"W_O^\top + b_O}}" in at.latex[0].value
+
+
+def test_the_empty_text_message_is_shown_once(at):
+    at.text_area(key="attention_toy_text_previous_token").set_value("")
+    _run(at)
+    assert sum("nothing to attend over" in e.value for e in at.error) == 1
+    at.segmented_control(key="attention_source").set_value(FREE)
+    _run(at).text_area(key="attention_free_text").set_value("  ")
+    _run(at)
+    assert sum("nothing to attend over" in e.value for e in at.error) == 1

@@ -99,8 +99,8 @@ def test_user_text_is_escaped_in_titles_axes_and_notes():
     assert fig.layout.title.text == html.escape(XSS)
     assert fig.layout.xaxis.title.text == html.escape(XSS)
     assert fig.layout.yaxis.title.text == "&lt;b&gt;y&lt;/b&gt;"
-    assert "<img" not in fig.layout.annotations[0].text
-    assert html.escape(XSS) in fig.layout.annotations[0].text
+    notes = fig.layout.title.subtitle.text  # notes sit above the plot, never on the data
+    assert "<img" not in notes and html.escape(XSS) in notes
 
 
 def test_plane_notes_say_projection_and_sample():
@@ -234,3 +234,79 @@ def test_elbow_figure_plots_j_and_silhouette_per_k(blobs):
     np.testing.assert_array_equal(fig.data[1].x, [2, 3, 4, 5])
     best = fig.data[2]
     assert best.x[0] == sweep.loc[sweep["silhouette"].idxmax(), "K"] == 4
+
+
+def test_j_curve_marks_the_half_step_on_screen(blobs):
+    _, model = blobs
+    run = model.history_
+    fig = charts.convergence_figure(run, at=(2, "assign"))
+    here = _trace(fig, "you are here")
+    assert (here.x[0], here.y[0]) == (2.0, run.iterations[1].inertia_assign)
+    fig = charts.convergence_figure(run, at=(1, "update"))
+    assert _trace(fig, "you are here").x[0] == 1.5
+    assert not [t for t in charts.convergence_figure(run).data if t.name == "you are here"]
+
+
+def test_iteration_axes_tick_whole_numbers_only():
+    X = make_dataset("blobs").X
+    run = KMeans(n_clusters=4, init="random", random_state=0).fit(X).history_
+    for fig in (charts.convergence_figure(run), charts.shift_figure(run),
+                charts.runs_figure([run])):
+        axis = fig.layout.xaxis
+        assert axis.tickmode == "linear" and axis.tick0 == 1 and axis.tickformat == "d"
+        assert float(axis.dtick).is_integer() and axis.dtick >= 1
+    long = KMeans(n_clusters=4, init="random", max_iter=40, tol=0, random_state=9).fit(
+        make_dataset("blobs", n_samples=2000, centers=12, cluster_std=2.5).X).history_
+    dtick = charts.convergence_figure(long).layout.xaxis.dtick
+    assert long.n_iter / dtick <= 12  # few enough ticks to read, still whole numbers
+
+
+def test_stop_reason_is_said_above_the_plot_never_on_the_data(blobs):
+    _, model = blobs
+    fig = charts.convergence_figure(model.history_)
+    assert fig.layout.title.subtitle.text.startswith("converged at iteration")
+    assert all(t.mode != "markers+text" and not t.text for t in fig.data)
+    assert not fig.layout.annotations
+
+
+def test_every_scatter_of_a_data_set_shares_one_equal_aspect_window(blobs):
+    data, model = blobs
+    run = model.history_
+    ranges = ((-12.0, 12.0), (-5.0, 11.0))
+    step = half_step(run, data.X, np.arange(len(data.X)), 1, "assign")
+    steps = half_steps(run, data.X, np.arange(len(data.X)))
+    seeding = run.seeding[1]
+    figures = [
+        charts.result_figure(data.X, step.labels, step.centers, ranges=ranges),
+        charts.playback_figure(data.X, steps, ranges=ranges),
+        charts.seeding_figure(data.X, run.seeding_probabilities(data.X, 1), data.X[:1],
+                              data.X[seeding.candidates], data.X[seeding.chosen], step=1,
+                              n_clusters=4, ranges=ranges),
+    ]
+    for fig in figures:
+        assert tuple(fig.layout.xaxis.range) == ranges[0]
+        assert tuple(fig.layout.yaxis.range) == ranges[1]
+        assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+
+
+def test_playback_moves_the_ring_on_j_and_names_j_in_its_label(blobs):
+    data, model = blobs
+    steps = half_steps(model.history_, data.X, np.arange(len(data.X)))
+    fig = charts.playback_figure(data.X, steps)
+    for frame, step in zip(fig.frames, steps, strict=True):
+        ring = frame.data[3]
+        assert ring.y[0] == step.inertia
+        assert ring.x[0] == step.iteration + (0.5 if step.half == "update" else 0.0)
+    labels = [s.label for s in fig.layout.sliders[0].steps]
+    assert labels[1] == f"iteration 1 · after update · J = {steps[1].inertia:,.3f}"
+    assert fig.data[3].xaxis == "x2"  # the ring lives on the J curve beside the plane
+
+
+def test_restart_bars_share_bins_side_by_side_and_say_minimum_in_the_singular(blobs):
+    data, _ = blobs
+    study = restart_study(data.X, 4, 8)
+    fig = charts.restart_figure(study, distinct_minima(study))
+    bins = [t.xbins for t in fig.data]
+    assert all(b == bins[0] for b in bins) and fig.layout.barmode == "group"
+    plus = next(t for t in fig.data if t.name.startswith("k-means++"))
+    assert "1 distinct minimum," in plus.name  # the blobs have one minimum from k-means++

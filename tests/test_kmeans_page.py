@@ -77,7 +77,9 @@ def default_page():
 def test_default_run_finds_the_four_blobs(default_page):
     at = default_page
     X, _ = make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)
-    reference = SklearnKMeans(n_clusters=4, random_state=0, n_init=1).fit(X)
+    # The default start is random: J falls over several iterations, to the same four blobs.
+    reference = SklearnKMeans(n_clusters=4, init="random", random_state=0, n_init=1).fit(X)
+    assert int(metric(at, "Iterations")) >= 5
     assert metric(at, "Clusters K") == "4"
     assert metric(at, "Final J") == f"{reference.inertia_:,.3f}"
     assert metric(at, "Adjusted Rand index") == "1.000"
@@ -106,7 +108,8 @@ def test_playback_has_a_frame_per_half_step(default_page):
 
 def test_only_the_open_tab_is_computed_and_sent():
     at = open_page()
-    assert [key.rsplit("-", 1)[-1] for key in charts(at)] == ["kmeans_result_chart"]
+    assert [key.rsplit("-", 1)[-1] for key in charts(at)] == [
+        "kmeans_result_chart", "kmeans_result_j_chart"]
     fit = at.session_state["kmeans_fit"]
     open_tab(at, "Cross-check")
     assert charts(at) == {}
@@ -125,14 +128,14 @@ def test_url_holds_the_settings(default_page):
 def test_changing_k_and_init_reruns_with_the_new_settings():
     at = open_page()
     at.number_input(key="kmeans_k").set_value(3)
-    at.selectbox(key="kmeans_init").set_value("random")
+    at.selectbox(key="kmeans_init").set_value("k-means++")
     press(at, "Run K-means")
     assert metric(at, "Clusters K") == "3"
     names = [t["name"] for t in chart(at, "kmeans_result_chart")["data"]]
     assert sum(n.startswith("cluster") for n in names) == 3
-    assert at.query_params["k"] == "3" and at.query_params["init"] == "random"
+    assert at.query_params["k"] == "3" and at.query_params["init"] == "k-means++"
     X, _ = make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)
-    ref = SklearnKMeans(n_clusters=3, init="random", random_state=0, n_init=1).fit(X)
+    ref = SklearnKMeans(n_clusters=3, init="k-means++", random_state=0, n_init=1).fit(X)
     assert metric(at, "Final J") == f"{ref.inertia_:,.3f}"
 
 
@@ -160,8 +163,43 @@ def test_generating_moons_shows_its_note_and_true_groups():
     at.selectbox(key="kmeans_gen_kind").set_value("moons").run()
     at.number_input(key="kmeans_gen_n_samples").set_value(500)
     press(at, "Generate data")
-    assert any("slices each moon" in m.value for m in at.markdown)
+    assert any("slices each moon" in m.value for m in at.caption)
     assert at.session_state["kmeans_data"].n_samples == 500
+
+
+def test_choosing_a_shape_shows_that_shape_at_once():
+    at = open_page()
+    at.selectbox(key="kmeans_gen_kind").set_value("moons").run()  # no "Generate data" press
+    assert at.session_state["kmeans_data"].name == "moons"
+    assert "Two moons" in [h.value for h in at.subheader]
+    assert any("half circles" in c.value for c in at.caption)  # the note describes moons
+    assert not any("make_blobs" in c.value for c in at.caption)
+
+
+def test_delta_j_within_rounding_is_shown_as_zero(default_page):
+    at = open_tab(default_page, "Convergence")
+    table = next(df for df in at.dataframe if "ΔJ" in df.value.columns).value
+    run = at.session_state["kmeans_fit"].model.history_
+    raw = np.diff([run.iterations[0].inertia_assign]
+                  + [it.inertia_update for it in run.iterations])
+    tiny = np.abs(raw) <= 1e-9 * run.inertia_curve.max()
+    assert tiny.any()  # the last iteration changes J by rounding only
+    assert (table["ΔJ"][tiny] == 0).all() and (table["ΔJ"][~tiny] == raw[~tiny]).all()
+    assert any("shown as 0" in c.value for c in at.caption)
+
+
+def test_presenter_mode_puts_the_clusters_and_j_curve_first():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/kmeans.py")
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception and at.session_state["lab_present"]
+    keys = [key.rsplit("-", 1)[-1] for key in charts(at)]
+    assert keys[:2] == ["kmeans_head_chart", "kmeans_head_j_chart"]
+    assert "Result" not in [t.label for t in at.tabs]  # the result heads the page instead
+    assert link_notices(at) == []  # present=1 is the Lab's key, not a setting to refuse
+    spec = chart(at, "kmeans_head_j_chart")
+    assert spec["layout"]["template"]["layout"]["font"]["size"] > 16  # larger type
 
 
 def test_more_clusters_than_points_is_refused_and_results_stay():
@@ -181,8 +219,8 @@ def test_sample_table_with_standardising_gives_a_pca_view():
     at.toggle(key="kmeans_standardize").set_value(True).run()
     data = at.session_state["kmeans_data"]
     assert data.n_features == 13 and data.standardized
-    annotations = chart(at, "kmeans_result_chart")["layout"]["annotations"]
-    assert "PCA projection of 13 features" in annotations[0]["text"]
+    notes = chart(at, "kmeans_result_chart")["layout"]["title"]["subtitle"]["text"]
+    assert "PCA projection of 13 features" in notes
     assert metric(at, "Adjusted Rand index") != "—"
 
 
@@ -239,7 +277,7 @@ def test_a_one_value_change_in_a_large_data_set_gives_a_new_fit():
         assert not at.exception
     fit = at.session_state["kmeans_fit"]
     assert fit.data.digest == at.session_state["kmeans_data"].digest
-    reference = SklearnKMeans(n_clusters=4, random_state=0, n_init=1).fit(Y)
+    reference = SklearnKMeans(n_clusters=4, init="random", random_state=0, n_init=1).fit(Y)
     assert fit.model.inertia_ == pytest.approx(reference.inertia_, rel=1e-6)
     assert re.sub(",", "", metric(at, "Final J")) == f"{reference.inertia_:.3f}"
 
@@ -254,7 +292,7 @@ def _with_points(data: Dataset, X: np.ndarray) -> Dataset:
 
 DEFAULT_LINK = {"src": "generate", "kind": "blobs", "n": "300", "c": "4", "f": "2",
                 "std": "0.6", "noise": "0.05", "ds": "0", "z": "0", "k": "4",
-                "init": "k-means++", "ninit": "1", "maxit": "300", "tol": "0.0001", "seed": "0"}
+                "init": "random", "ninit": "1", "maxit": "300", "tol": "0.0001", "seed": "0"}
 BAD_LINKS = [
     # (query, the keys the notice must name)
     ({"seed": "-1"}, ["seed=-1"]),

@@ -3,12 +3,15 @@
 With a folder named pages/ beside app.py, Streamlit serves a fresh server's first
 request the legacy (v1) way: /kmeans opened a "Page not found" dialog or ran the page
 without app.py's navigation and page config. Each case here starts its own server so
-its request is the first one.
+its request is the first one, served as ``make run`` serves it (``serve.py``): the page
+works while the warm-up runs beside it, and every warm-up step succeeds.
 """
+
+import time
 
 import pytest
 from browser_util import exceptions, goto
-from serving import serve_app
+from serving import SERVE, serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +25,9 @@ LABS = {
 
 
 @pytest.mark.parametrize(("path", "heading"), list(LABS.items()))
-def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading):
-    with serve_app() as url:
+def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading, tmp_path):
+    log = tmp_path / "server.log"
+    with serve_app(log, launcher=SERVE) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         goto(page, f"{url}/{path}")
@@ -34,3 +38,8 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
         assert exceptions(page) == []
         assert page.get_by_role("dialog").all_inner_texts() == []
         context.close()
+        deadline = time.monotonic() + 120
+        while "Warm-up done" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    server_log = log.read_text()
+    assert "Warm-up done" in server_log and "failed" not in server_log

@@ -219,7 +219,12 @@ class DataPanel:
 
     def _generate(self, standardize: bool) -> _Wanted:
         table, ss = self.generate, st.session_state
-        kind = table.widget("kind")
+
+        def apply() -> None:  # what "Generate data" does, with the form's current values
+            ss[self._key("gen_spec")] = table.values(ss)
+
+        # A new shape is drawn at once: the caption below never describes other data.
+        kind = table.widget("kind", on_change=apply)
         uses = data_io.GENERATED[kind].parameters
         with st.form(self._key("generate_form"), border=False):
             for param in table:
@@ -227,7 +232,7 @@ class DataPanel:
                     table.widget(param.name)
             st.form_submit_button(
                 "Generate data", icon=":material/casino:", type="primary", width="stretch",
-                on_click=lambda: ss.update({self._key("gen_spec"): table.values(ss)}),
+                on_click=apply,
             )
         spec = ss[self._key("gen_spec")]
         st.caption(md_text(data_io.GENERATED[spec["kind"]].description))

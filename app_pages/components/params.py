@@ -28,6 +28,9 @@ from typing import Any
 import streamlit as st
 
 _INT = re.compile(r"[+-]?\d{1,30}")
+
+APP_KEYS = frozenset({"present"})
+"""Link keys of the whole Lab (``app.py``'s presenter mode), never a page's setting."""
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -301,10 +304,13 @@ def read_link(query: Mapping[str, Sequence[str]], tables: Iterable[ParamTable]) 
 
 
 def query_lists(query_params: Any) -> dict[str, list[str]]:
-    """``st.query_params`` (or AppTest's) as key → every value given for it."""
+    """``st.query_params`` (or AppTest's) as key → every value given for it, without the
+    Lab's own keys (:data:`APP_KEYS`), which no page reads as a setting."""
     get_all = getattr(query_params, "get_all", None)
     return {
-        key: list(get_all(key)) if get_all else [str(query_params[key])] for key in query_params
+        key: list(get_all(key)) if get_all else [str(query_params[key])]
+        for key in query_params
+        if key not in APP_KEYS
     }
 
 

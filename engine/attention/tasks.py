@@ -81,6 +81,9 @@ class ToyTask:
         A typical input.
     steps, lr : int, float
         Training schedule used by ``scripts/train_toy_models.py``.
+    pattern_layer : int
+        The layer (0-based) whose heads show :attr:`pattern`, where a viewer should look
+        first.
     """
 
     name: str
@@ -94,6 +97,7 @@ class ToyTask:
     example: str
     steps: int
     lr: float = 3e-3
+    pattern_layer: int = 0
 
     def build(self, letters: Sequence[str]) -> tuple[list[str], list[str | None]]:
         """The model's input tokens for ``letters`` and the target at every position.
@@ -208,10 +212,11 @@ TASKS: dict[str, ToyTask] = {
             name="reverse",
             title="Reverse",
             description="Read the letters and an end marker, output them in reverse order.",
-            pattern="Layer 1 finds the end marker (how long is the input?); layer 2 reads along "
-            "the anti-diagonal: position i looks at position n-1-i.",
+            pattern="Layer 2 reads along the anti-diagonal: position i looks at position "
+            "n-1-i (layer 1 found the end marker: how long is the input?).",
             config=ToyConfig(n_layers=2, n_heads=2, d_model=64, d_ff=128, max_len=13, causal=False),
             min_letters=3, max_letters=12, distinct=False, example="attention", steps=2500,
+            pattern_layer=1,
         ),
         Sort(
             name="sort",
@@ -227,10 +232,11 @@ TASKS: dict[str, ToyTask] = {
             title="Induction (repeat)",
             description="A string of distinct letters, then the same string again: predict each "
             "letter of the repeat from the one before.",
-            pattern="Layer 1 has a previous-token head; layer 2's induction head looks at the "
-            "letter after the earlier copy of the current one - a stripe m-1 below the diagonal.",
+            pattern="Layer 2's induction head looks at the letter after the earlier copy of the "
+            "current one - a stripe m-1 below the diagonal (layer 1 has a previous-token head).",
             config=ToyConfig(n_layers=2, n_heads=2, d_model=64, d_ff=0, max_len=24, causal=True),
             min_letters=4, max_letters=12, distinct=True, example="python", steps=2500,
+            pattern_layer=1,
         ),
     ]
 }  # fmt: skip
