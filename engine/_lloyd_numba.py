@@ -52,8 +52,11 @@ _blas = ThreadpoolController()
 
 # reassoc lets the compiler vectorise the float64 sum of squares of a row.
 @njit(nogil=True, cache=True, fastmath={"reassoc"})
-def _accumulate_block(X, b0, m, lab, centers64, labels_prev, labels, sums, counts):
-    """Labels, changed count, J, sums and counts of one block of ``m`` rows from ``b0``."""
+def _accumulate_block(X, b0, m, lab, first, centers64, labels_prev, labels, sums, counts):
+    """Labels, changed count, J, sums and counts of one block of ``m`` rows from ``b0``.
+
+    ``lab`` indexes the distinct centroids; ``first`` turns that into the label reported.
+    """
     d = X.shape[1]
     has_prev = labels_prev.shape[0] == X.shape[0]
     changed = 0
@@ -62,9 +65,9 @@ def _accumulate_block(X, b0, m, lab, centers64, labels_prev, labels, sums, count
         row = b0 + i
         label = lab[i]
         # Compare before writing: `labels` may be `labels_prev` itself (see `step`).
-        if has_prev and labels_prev[row] != label:
+        if has_prev and labels_prev[row] != first[label]:
             changed += 1
-        labels[row] = label
+        labels[row] = first[label]
         counts[label] += 1
         sq = 0.0
         for j in range(d):
@@ -81,7 +84,7 @@ def _make_fused_kernel(n_features: int):
     fixed_d = n_features
 
     @njit(nogil=True, cache=True)
-    def fused_range(X, centers, c_sq_norms, centers64, labels_prev, labels, start, stop,
+    def fused_range(X, centers, first, c_sq_norms, centers64, labels_prev, labels, start, stop,
                     sums, counts, out):  # fmt: skip
         d = fixed_d if fixed_d > 0 else X.shape[1]
         n_clusters = centers.shape[0]
@@ -115,9 +118,9 @@ def _make_fused_kernel(n_features: int):
             # Changes first: `labels` may be `labels_prev` itself (see `step`).
             if has_prev:
                 for i in range(m):
-                    changed += labels_prev[b0 + i] != lab[i]
+                    changed += labels_prev[b0 + i] != first[lab[i]]
             for i in range(m):
-                labels[b0 + i] = lab[i]
+                labels[b0 + i] = first[lab[i]]
             for i in range(m):
                 sq[i] = 0.0
             for j in range(d):
@@ -138,7 +141,7 @@ def _make_fused_kernel(n_features: int):
 
 
 @njit(nogil=True, cache=True)
-def _blas_range(X, centers, c_sq_norms, centers64, labels_prev, labels, start, stop,
+def _blas_range(X, centers, first, c_sq_norms, centers64, labels_prev, labels, start, stop,
                 sums, counts, out):  # fmt: skip
     """Large-d kernel: scores (K, B) = centers @ block.T by BLAS, then argmin and accumulate."""
     n_clusters = centers.shape[0]
@@ -162,7 +165,7 @@ def _blas_range(X, centers, c_sq_norms, centers64, labels_prev, labels, start, s
                 best[i] = dist if better else best[i]
                 lab[i] = c if better else lab[i]
         j_block, changed_block = _accumulate_block(
-            X, b0, m, lab, centers64, labels_prev, labels, sums, counts
+            X, b0, m, lab, first, centers64, labels_prev, labels, sums, counts
         )
         inertia += j_block
         changed += changed_block
@@ -187,14 +190,23 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def step(X: np.ndarray, centers: np.ndarray, labels_prev: np.ndarray | None):
+def step(
+    X: np.ndarray,
+    centers: np.ndarray,
+    first: np.ndarray,
+    n_clusters: int,
+    labels_prev: np.ndarray | None,
+):
     """One assignment pass: (labels, sums, counts, inertia, n_changed). Validated input assumed.
 
-    The new labels are written over ``labels_prev`` when it is given, so a run holds one
-    label array rather than two (10M points: 40 MB less at the peak).
+    ``centers`` are the distinct centroids and ``first[q]`` the label that centroid q
+    reports (see :func:`engine.lloyd.distinct_centers`); sums and counts come back for
+    all ``n_clusters``, zero for the copies. The new labels are written over
+    ``labels_prev`` when it is given, so a run holds one label array rather than two
+    (10M points: 40 MB less at the peak).
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
+    n_distinct = centers.shape[0]
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     c_sq_norms = np.einsum("ij,ij->i", centers, centers)  # in X's dtype, as scikit-learn
     centers64 = centers.astype(np.float64)
@@ -206,13 +218,13 @@ def step(X: np.ndarray, centers: np.ndarray, labels_prev: np.ndarray | None):
     blocks = -(-n_samples // _BLOCK_ROWS)
     bounds = [min(n_samples, (blocks * p // n_parts) * _BLOCK_ROWS) for p in range(n_parts + 1)]
     bounds[-1] = n_samples
-    sums = np.zeros((n_parts, n_clusters, n_features))  # float64 partials, one per range
-    counts = np.zeros((n_parts, n_clusters), dtype=np.int64)
+    sums = np.zeros((n_parts, n_distinct, n_features))  # float64 partials, one per range
+    counts = np.zeros((n_parts, n_distinct), dtype=np.int64)
     out = np.zeros((n_parts, 2))  # J, n_changed per range
 
     kernel = _kernel(n_features)
     args = [
-        (X, centers, c_sq_norms, centers64, prev, labels, bounds[p], bounds[p + 1],
+        (X, centers, first, c_sq_norms, centers64, prev, labels, bounds[p], bounds[p + 1],
          sums[p], counts[p], out[p])
         for p in range(n_parts)
     ]  # fmt: skip
@@ -224,13 +236,11 @@ def step(X: np.ndarray, centers: np.ndarray, labels_prev: np.ndarray | None):
                 future.result()
 
     n_changed = n_samples if labels_prev is None else int(out[:, 1].sum())
-    return (
-        labels,
-        sums.sum(axis=0).astype(X.dtype),
-        counts.sum(axis=0),
-        float(out[:, 0].sum()),
-        n_changed,
-    )
+    all_sums = np.zeros((n_clusters, n_features), dtype=X.dtype)
+    all_sums[first] = sums.sum(axis=0)
+    all_counts = np.zeros(n_clusters, dtype=np.int64)
+    all_counts[first] = counts.sum(axis=0)
+    return labels, all_sums, all_counts, float(out[:, 0].sum()), n_changed
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc"})

@@ -98,7 +98,10 @@ def fast_step(
     and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
     then holds one array of N labels instead of two.
     """
-    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(X, centers, labels_prev)
+    distinct, first = distinct_centers(centers)
+    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
+        X, distinct, first, len(centers), labels_prev
+    )
     return StepResult(labels, sums, counts, inertia, n_changed)
 
 
@@ -109,7 +112,29 @@ def assign(
 
     With ``out`` (int32, one per row) the labels are written there instead of a new array.
     """
-    return _lloyd_numba.step(X, centers, out)[0]
+    distinct, first = distinct_centers(centers)
+    return _lloyd_numba.step(X, distinct, first, len(centers), out)[0]
+
+
+def distinct_centers(centers: Array) -> tuple[Array, npt.NDArray[np.int32]]:
+    """The distinct rows of ``centers`` in order of first appearance, and their indices.
+
+    Two identical centroids are equally near every point, and :func:`reference_step`
+    gives the point to the first of them. A fast path that scores both could break that
+    tie either way: a matrix product may round two identical rows differently in the
+    last bit, depending on which BLAS kernel (CPU, thread count, position in the
+    matrix) computed them. So the fast paths score each distinct centroid once and
+    report the winner by its first index; the later copies get no points.
+
+    Returns ``(distinct, first)`` with ``distinct == centers[first]``, ``first`` rising.
+    """
+    if len(centers) < 2:
+        return centers, np.zeros(len(centers), dtype=np.int32)
+    _, first = np.unique(centers, axis=0, return_index=True)
+    first = np.sort(first).astype(np.int32)
+    if len(first) == len(centers):
+        return centers, first
+    return centers[first], first
 
 
 def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:

@@ -7,6 +7,11 @@ is asserted here; speed is measured in ``bench/kmeans.py``.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -87,6 +92,67 @@ def test_fast_step_with_empty_clusters_and_duplicate_points(n_features, dtype):
     fast = lloyd.fast_step(X, centers)
     _assert_same_step(fast, ref, dtype)
     assert (fast.counts[2:] == 0).all()
+
+
+def test_distinct_centers_keeps_the_first_of_identical_rows_in_order():
+    centers = np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0], [-0.0, 0.0], [3.0, 1.0], [0.0, 0.0]])
+    distinct, first = lloyd.distinct_centers(centers)
+    np.testing.assert_array_equal(first, [0, 1, 4])
+    assert first.dtype == np.int32
+    np.testing.assert_array_equal(distinct, centers[[0, 1, 4]])
+    no_copies = np.arange(6.0).reshape(3, 2)
+    assert lloyd.distinct_centers(no_copies)[0] is no_copies  # nothing to remove: no copy
+
+
+def check_identical_centroids_tie_to_the_first(n_cases: int = 60) -> None:
+    """Every fast path gives points equidistant to identical centroids to the first copy.
+
+    The later copy sits anywhere among up to 70 centroids with up to 129 features, so a
+    GEMM computes the two copies' scores in different tiles and edge kernels. Run in
+    this process and, by the test below, under forced generic BLAS kernels.
+    """
+    rng = np.random.default_rng(0)
+    for case in range(n_cases):
+        dtype = DTYPES[case % 2]
+        n_features, n_clusters = int(rng.integers(2, 130)), int(rng.integers(2, 71))
+        X = rng.normal(size=(300, n_features)).astype(dtype)
+        centers = X[rng.choice(len(X), n_clusters, replace=False)].copy()
+        original, copy = np.sort(rng.choice(n_clusters, 2, replace=False))
+        centers[copy] = centers[original]
+        ref = lloyd.reference_step(X, centers)
+        assert ref.counts[copy] == 0 and ref.counts[original] > 0  # the answer is unambiguous
+        where = f"case {case}: d={n_features}, K={n_clusters}, copies {original} and {copy}"
+        fast = lloyd.fast_step(X, centers)
+        np.testing.assert_array_equal(fast.labels, ref.labels, err_msg=where)
+        np.testing.assert_array_equal(fast.counts, ref.counts, err_msg=where)
+        np.testing.assert_array_equal(lloyd.assign(X, centers), ref.labels, err_msg=where)
+        on_torch = _lloyd_torch.TorchStep(X, "cpu")(X, centers)
+        np.testing.assert_array_equal(on_torch.labels, ref.labels, err_msg=where)
+        np.testing.assert_array_equal(on_torch.counts, ref.counts, err_msg=where)
+
+
+# Generic kernels that run on any x86-64 CPU: OpenBLAS (numba's np.dot, through scipy)
+# for SSE3, MKL (torch on CPU) for SSE4.2. Both rounded identical rows differently
+# before the fast paths scored each distinct centroid once.
+_GENERIC_BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Prescott", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+
+
+@pytest.mark.parametrize("kernels", ["this-cpu", "generic"])
+def test_identical_centroids_tie_to_the_first_whatever_the_blas_kernel(kernels):
+    if kernels == "this-cpu":
+        check_identical_centroids_tie_to_the_first()
+        return
+    # The BLAS libraries pick their kernels when they load: a fresh process is needed.
+    tests = Path(__file__).resolve().parent
+    code = (
+        f"import sys; sys.path[:0] = [{str(tests.parent)!r}, {str(tests)!r}]; "
+        "import test_kmeans_fast; test_kmeans_fast.check_identical_centroids_tie_to_the_first()"
+    )
+    env = {**os.environ, **_GENERIC_BLAS_KERNELS}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
