@@ -441,9 +441,12 @@ def _kmeans_single_lloyd(
             break
 
     if stop_reason != "labels unchanged":
-        # The last update moved the centroids: re-assign so labels match them, in place.
-        labels = lloyd.assign(X, centers, out=labels)
-    inertia = lloyd.inertia_of(X, centers, labels)
+        # The last update moved the centroids: re-assign so labels match them, in place,
+        # and take J from that same pass.
+        result = step(X, centers, labels, x_squared_norms)
+        labels, inertia = result.labels, result.inertia
+    else:
+        inertia = lloyd.inertia_of(X, centers, labels)
     return KMeansRun(
         init=init_name,
         init_centers=np.asarray(centers_init) + X_mean,
@@ -507,7 +510,7 @@ def _relocate_empty_clusters(
     ``sums`` and ``counts`` in place and returns the rows used.
     """
     n_empty = len(empty)
-    distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
+    distances = lloyd.distances_to_own_centroid(X, centers_old, labels)  # (N,)
     if np.max(distances) == 0:
         return ()  # more clusters than distinct points: nowhere useful to go
     far_from_centers = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]

@@ -100,7 +100,7 @@ def fast_step(
     """
     distinct, first = distinct_centers(centers)
     labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
-        X, distinct, first, len(centers), labels_prev
+        X, centers, distinct, first, labels_prev
     )
     return StepResult(labels, sums, counts, inertia, n_changed)
 
@@ -113,7 +113,7 @@ def assign(
     With ``out`` (int32, one per row) the labels are written there instead of a new array.
     """
     distinct, first = distinct_centers(centers)
-    return _lloyd_numba.step(X, distinct, first, len(centers), out)[0]
+    return _lloyd_numba.step(X, centers, distinct, first, out)[0]
 
 
 def distinct_centers(centers: Array) -> tuple[Array, npt.NDArray[np.int32]]:
@@ -128,10 +128,10 @@ def distinct_centers(centers: Array) -> tuple[Array, npt.NDArray[np.int32]]:
 
     Returns ``(distinct, first)`` with ``distinct == centers[first]``, ``first`` rising.
     """
-    if len(centers) < 2:
-        return centers, np.zeros(len(centers), dtype=np.int32)
-    _, first = np.unique(centers, axis=0, return_index=True)
-    first = np.sort(first).astype(np.int32)
+    first_of: dict[bytes, int] = {}
+    for k, row in enumerate(centers + 0.0):  # + 0.0: -0.0 and 0.0 are the same coordinate
+        first_of.setdefault(row.tobytes(), k)
+    first = np.fromiter(first_of.values(), dtype=np.int32, count=len(first_of))
     if len(first) == len(centers):
         return centers, first
     return centers[first], first
@@ -148,6 +148,12 @@ def inertia_of(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> flo
     """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     return _lloyd_numba.inertia(X, centers, np.asarray(labels))
+
+
+def distances_to_own_centroid(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> Array:
+    """‖x − centers[label(x)]‖² for every row, in X's dtype, with no (N, d) temporary."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    return _lloyd_numba.distances_to_own_centroid(X, centers, np.asarray(labels))
 
 
 def cluster_sizes(labels: npt.NDArray[np.integer], n_clusters: int) -> npt.NDArray[np.int64]:
