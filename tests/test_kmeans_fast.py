@@ -21,8 +21,9 @@ from engine import _lloyd_numba, _lloyd_torch, lloyd
 from engine.kmeans import KMeans
 
 DTYPES = [np.float32, np.float64]
-# (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8),
-# one row, fewer rows than a block, several blocks, and more than one thread's share.
+# (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8)
+# with each of its block sizes (512 rows for K d = 36 and 4096, 64 for K d = 1024); one
+# row, fewer rows than a block, several blocks, several tasks and more than one thread.
 SHAPES = [
     (1, 1, 1),
     (1, 3, 1),
@@ -33,6 +34,7 @@ SHAPES = [
     (2500, 8, 64),
     (600, 9, 4),
     (3000, 64, 64),
+    (2000, 64, 16),
     (45_000, 2, 8),
     (45_000, 16, 12),
 ]
@@ -156,25 +158,56 @@ def test_identical_centroids_tie_to_the_first_whatever_the_blas_kernel(kernels):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
-def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(dtype):
-    # Integer coordinates: distances are exact, so equal distances are real ties.
+@pytest.mark.parametrize("n_features", [2, 12], ids=["fused", "blas"])
+def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(n_features, dtype):
+    # Small integers: every product and sum is exact in any order, on any CPU, so equal
+    # distances are real ties, and the reference's answer (the first) is the only one.
     rng = np.random.default_rng(2)
-    X = rng.integers(-3, 4, size=(2000, 2)).astype(dtype)
-    centers = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [-1, -1]], dtype=dtype)
-    _assert_same_step(lloyd.fast_step(X, centers), lloyd.reference_step(X, centers), dtype)
+    X = rng.integers(-3, 4, size=(2000, n_features)).astype(dtype)
+    centers = rng.integers(-1, 2, size=(7, n_features)).astype(dtype)
+    ref = lloyd.reference_step(X, centers)
+    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype)
+    d2 = ((X[:, np.newaxis, :] - centers[np.newaxis]) ** 2).sum(axis=2)
+    assert ((d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50  # real ties
 
 
-def test_fast_step_splits_rows_across_threads_without_changing_the_result():
-    X, centers = _problem((60_000, 3, 10), np.float64, seed=3)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("n_features", [3, 20], ids=["fused", "blas"])
+def test_fast_step_gives_the_same_bits_for_any_number_of_threads(n_features, dtype):
+    # 70,000 rows: five tasks, so one, two and three threads split them differently.
+    X, centers = _problem((70_000, n_features, 10), dtype, seed=3)
+    prev = lloyd.reference_step(X, centers * 1.01).labels
     threads = _lloyd_numba._N_THREADS
+    results = []
     try:
-        _lloyd_numba._N_THREADS = 1
-        one = lloyd.fast_step(X, centers)
-        _lloyd_numba._N_THREADS = 3
-        three = lloyd.fast_step(X, centers)
+        for n_threads in (1, 2, 3):
+            _lloyd_numba._N_THREADS = n_threads
+            step = lloyd.fast_step(X, centers, prev.copy())
+            inertia = lloyd.inertia_of(X, centers, step.labels)
+            distances = lloyd.distances_to_own_centroid(X, centers, step.labels)
+            results.append((step, inertia, distances))
     finally:
         _lloyd_numba._N_THREADS = threads
-    _assert_same_step(three, one, np.float64)
+    (one, inertia_one, distances_one), *others = results
+    for step, inertia, distances in others:
+        np.testing.assert_array_equal(step.labels, one.labels)
+        np.testing.assert_array_equal(step.sums, one.sums)  # bit for bit, not approximately
+        np.testing.assert_array_equal(step.counts, one.counts)
+        assert step.inertia == one.inertia and step.n_changed == one.n_changed
+        assert inertia == inertia_one
+        np.testing.assert_array_equal(distances, distances_one)
+    _assert_same_step(one, lloyd.reference_step(X, centers, prev), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("n_features", [2, 30])
+def test_distances_to_own_centroid_match_numpy(n_features, dtype):
+    X, centers = _problem((5000, n_features, 6), dtype, seed=4)
+    labels = lloyd.reference_step(X, centers).labels
+    distances = lloyd.distances_to_own_centroid(X, centers, labels)
+    assert distances.dtype == dtype and distances.shape == (len(X),)
+    expected = ((X.astype(np.float64) - centers.astype(np.float64)[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(distances, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))
