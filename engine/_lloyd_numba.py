@@ -44,20 +44,24 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import llvmlite.binding as llvm
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls: loaded before we limit it)
-from numba import njit
+import scipy.linalg.cython_blas  # noqa: F401  (the BLAS the kernels call: loaded before we limit it)
+from numba import njit, types
+from numba.extending import get_cython_function_address
 from threadpoolctl import ThreadpoolController
 
 # Rows per block for small d: the transposed rows (d, B) and best scores (B) stay in L1.
 _FUSED_BLOCK_ROWS = 512
 # Up to this many features the fused kernel is specialised for d (loops unrolled).
 MAX_FUSED_FEATURES = 8
-# Rows per task, and at most this many tasks: every task has its own partial sums.
-_TASK_ROWS = 16_384
+# A task covers about this many values of X (1 MiB of float32), and there are at most
+# _MAX_TASKS of them: each has its own partial sums (K x d float64).
+_TASK_VALUES = 1 << 18
 _MAX_TASKS = 64
-# Below this many rows per thread one thread does the whole pass: waking another costs more.
-_MIN_ROWS_PER_THREAD = 20_000
+# Below this many multiply-adds (rows x d x K) per thread one thread does the whole pass:
+# waking another would cost more than it saves.
+_MIN_WORK_PER_THREAD = 1 << 21
 # J's float64 partial sums (small d): rows take turns, so no add waits for the one before.
 _J_LANES = 4
 
@@ -68,6 +72,7 @@ _kernels: dict[int, object] = {}
 # Our threads split the rows; BLAS inside each must stay on one thread, or 2 x 2 threads
 # fight over 2 cores on every small (K, B) product.
 _blas = ThreadpoolController()
+_BLAS = "scipy.linalg.cython_blas"
 
 
 # ----------------------------------------------------------------------------- shared steps
@@ -177,6 +182,41 @@ def _make_fused_kernel(n_features: int):
 # ----------------------------------------------------------------------------- larger d
 
 
+# scipy's BLAS gemm (Fortran: every argument by address), called from the kernel by symbol
+# name: a name is looked up again in each process, so the compiled kernel can be cached on
+# disk, which a raw function address (ctypes) would forbid. numba's np.dot does the same.
+for _name in ("sgemm", "dgemm"):
+    llvm.add_symbol(f"engine_lloyd_{_name}", get_cython_function_address(_BLAS, _name))
+_sgemm = types.ExternalFunction("engine_lloyd_sgemm", types.void(*[types.intp] * 13))
+_dgemm = types.ExternalFunction("engine_lloyd_dgemm", types.void(*[types.intp] * 13))
+
+
+@njit(nogil=True, cache=True)
+def _dot_block(X, b0, m, scored_t, scores, blas_args):
+    """scores[q, i] = scored[q] · X[b0 + i] for the block's m rows: one GEMM.
+
+    In BLAS's column-major terms scores (K, B) is a (B x K) matrix with leading
+    dimension B, the block is X[b0:]ᵀ (rows of d values) and the centroids come
+    transposed, (d, K): measured 1.3-1.7x faster than (K, d) for K = 16.
+    """
+    n_features = X.shape[1]
+    n_scored = scored_t.shape[1]
+    trans, dims, alpha_beta = blas_args  # b"TT"; M, N, K, lda, ldb, ldc; (1, 0)
+    dims[0], dims[1], dims[2] = m, n_scored, n_features
+    dims[3], dims[4], dims[5] = n_features, n_scored, scores.shape[1]
+    args = (
+        trans.ctypes.data, trans.ctypes.data + 1,
+        dims.ctypes.data, dims.ctypes.data + 4, dims.ctypes.data + 8,
+        alpha_beta.ctypes.data, X[b0:].ctypes.data, dims.ctypes.data + 12,
+        scored_t.ctypes.data, dims.ctypes.data + 16,
+        alpha_beta.ctypes.data + alpha_beta.itemsize, scores.ctypes.data, dims.ctypes.data + 20,
+    )  # fmt: skip
+    if X.itemsize == 4:  # float32
+        _sgemm(*args)
+    else:
+        _dgemm(*args)
+
+
 @njit(nogil=True, cache=True)
 def _blas_tasks(
     task_lo,
@@ -197,6 +237,12 @@ def _blas_tasks(
     """Large-d kernel: x·c for a block by one GEMM, then the argmin and the row pass."""
     n_clusters, n_features = centers64.shape
     n_scored = scored.shape[0]
+    scored_t = np.ascontiguousarray(scored.T)  # (d, K)
+    blas_args = (
+        np.array([ord("T"), ord("T")], dtype=np.uint8),
+        np.empty(6, dtype=np.int32),
+        np.array([1.0, 0.0], dtype=X.dtype),
+    )
     scores = np.empty((n_scored, block_rows), dtype=X.dtype)  # (K, B) x·c
     best = np.empty(block_rows, dtype=X.dtype)
     lab = np.empty(block_rows, dtype=np.int32)
@@ -210,16 +256,15 @@ def _blas_tasks(
         changed = 0
         for b0 in range(bounds[task], bounds[task + 1], block_rows):
             m = min(bounds[task + 1] - b0, block_rows)
-            # Only the data's last block can be short: its scores get an array of their own.
-            s = scores if m == block_rows else np.empty((n_scored, m), dtype=X.dtype)
-            np.dot(scored, X[b0 : b0 + m].T, s)
+            _dot_block(X, b0, m, scored_t, scores, blas_args)
             for i in range(m):
                 best[i] = np.inf
                 lab[i] = 0
+            # The same vectorised argmin as the small-d kernel, on the block's scores.
             for q in range(n_scored):
                 c_norm, label = c_sq_norms[q], first[q]
                 for i in range(m):
-                    dist = c_norm - (s[q, i] + s[q, i])
+                    dist = c_norm - (scores[q, i] + scores[q, i])
                     better = dist < best[i]
                     best[i] = dist if better else best[i]
                     lab[i] = label if better else lab[i]
@@ -258,35 +303,35 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _blas_block_rows(n_scored: int, n_features: int) -> int:
-    """Rows per GEMM: measured, OpenBLAS 0.3.30 (SkylakeX kernels) on the project's machine.
+    """Rows per GEMM, measured with OpenBLAS 0.3.30 (SkylakeX kernels) on the project's machine.
 
-    Up to about 2^16 multiply-adds a (B, d) x (d, K) product runs fastest with B near
-    2^16 / (K d) (B = 64 was 1.5x faster than 512 at K=16, d=64 or 128); from K d = 4096
-    on (K=64, d=64) packing pays off and B = 512 is fastest. The block size never changes
-    a score's rounding rule, only how fast it is found.
+    A (B x d) x (d x K) product ran 1.5-2x faster while B K d stayed within 2^19
+    multiply-adds (K=64, d=64: 8.4 ms a pass at B=128, 12.8 at B=256; K=16, d=128: 1.1
+    at B=256, 2.5 at B=512), and larger blocks gained nothing beyond 512 rows. The block
+    size depends on K and d only, never on the number of threads.
     """
-    size = n_scored * n_features
-    if size >= 4096:
-        return 512
-    return int(min(512, max(64, 2 ** int(np.log2(65536 // size)))))
+    rows = (1 << 19) // (n_scored * n_features)
+    return int(min(512, max(64, 1 << max(0, rows.bit_length() - 1))))
 
 
-def _task_bounds(n_samples: int, block_rows: int) -> np.ndarray:
-    """Row bounds of the tasks: whole blocks, as many tasks as N needs, at most _MAX_TASKS."""
+def _task_bounds(n_samples: int, n_features: int, block_rows: int) -> np.ndarray:
+    """Row bounds of the tasks: whole blocks, as many tasks as X needs, at most _MAX_TASKS."""
     blocks = -(-n_samples // block_rows)
-    n_tasks = max(1, min(_MAX_TASKS, -(-n_samples // _TASK_ROWS)))
+    task_rows = max(block_rows, _TASK_VALUES // n_features)
+    n_tasks = max(1, min(_MAX_TASKS, -(-n_samples // task_rows)))
     bounds = np.array([blocks * t // n_tasks * block_rows for t in range(n_tasks + 1)])
     bounds[-1] = n_samples
     return bounds
 
 
-def _run_tasks(kernel, bounds: np.ndarray, *args) -> None:
+def _run_tasks(kernel, bounds: np.ndarray, work_per_row: int, *args) -> None:
     """Run ``kernel(task_lo, task_hi, bounds, *args)`` over all tasks, shared among the threads.
 
     The calling thread takes the first share itself: one thread handoff fewer per step.
     """
     n_tasks = len(bounds) - 1
-    n_parts = int(min(_N_THREADS, n_tasks, max(1, bounds[-1] // _MIN_ROWS_PER_THREAD)))
+    work = int(bounds[-1]) * work_per_row
+    n_parts = min(_N_THREADS, n_tasks, max(1, work // _MIN_WORK_PER_THREAD))
     shares = [n_tasks * p // n_parts for p in range(n_parts + 1)]
     uses_blas = kernel is _blas_tasks
     with _blas.limit(limits=1, user_api="blas") if uses_blas else contextlib.nullcontext():
@@ -325,13 +370,13 @@ def step(
         block_rows = _FUSED_BLOCK_ROWS
     else:
         block_rows = _blas_block_rows(len(scored), n_features)
-    bounds = _task_bounds(n_samples, block_rows)
+    bounds = _task_bounds(n_samples, n_features, block_rows)
     n_tasks = len(bounds) - 1
     task_sums = np.empty((n_tasks, n_clusters * n_features))  # float64, one row per task
     task_counts = np.empty((n_tasks, n_clusters), dtype=np.int64)
     task_stats = np.empty((n_tasks, 2))  # J, n_changed per task
     _run_tasks(
-        _kernel(n_features), bounds, block_rows,
+        _kernel(n_features), bounds, n_features * len(scored), block_rows,
         X, scored, first, c_sq_norms, centers64, prev, labels, task_sums, task_counts, task_stats,
     )  # fmt: skip
 
@@ -376,10 +421,10 @@ def _inertia_tasks(task_lo, task_hi, bounds, X, centers64, labels, task_stats):
 
 def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     """J of X for given labels, split into tasks like :func:`step` (same for any thread count)."""
-    bounds = _task_bounds(X.shape[0], _FUSED_BLOCK_ROWS)
-    n_tasks = len(bounds) - 1
-    task_stats = np.empty(n_tasks)
-    _run_tasks(_inertia_tasks, bounds, X, centers.astype(np.float64), labels, task_stats)
+    bounds = _task_bounds(X.shape[0], X.shape[1], _FUSED_BLOCK_ROWS)
+    task_stats = np.empty(len(bounds) - 1)
+    centers64 = centers.astype(np.float64)
+    _run_tasks(_inertia_tasks, bounds, X.shape[1], X, centers64, labels, task_stats)
     return float(_sum_in_order(task_stats))
 
 
@@ -399,6 +444,6 @@ def _own_distance_tasks(task_lo, task_hi, bounds, X, centers64, labels, out):
 def distances_to_own_centroid(X: np.ndarray, centers64: np.ndarray, labels: np.ndarray):
     """Squared distance of every row to its own centroid, in X's dtype (N values, no more)."""
     out = np.empty(X.shape[0], dtype=X.dtype)
-    bounds = _task_bounds(X.shape[0], _FUSED_BLOCK_ROWS)
-    _run_tasks(_own_distance_tasks, bounds, X, centers64, labels, out)
+    bounds = _task_bounds(X.shape[0], X.shape[1], _FUSED_BLOCK_ROWS)
+    _run_tasks(_own_distance_tasks, bounds, X.shape[1], X, centers64, labels, out)
     return out
