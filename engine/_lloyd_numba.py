@@ -16,22 +16,26 @@ Two kernels, by the number of features d
 * d ≤ 8, one kernel compiled per d (its loops unrolled): a block of rows is copied
   transposed, (d, B), so the distance loop runs over B points at once and the
   compiler vectorises it, one centroid at a time.
-* d > 8: the dot products of a block with every centroid, ``centers @ block.T``
-  (K, B), come from one BLAS GEMM (scipy's, one thread inside each of ours), and
-  the same vectorised loop finds the nearest centroid while they are in cache.
+* d > 8: the dot products of a block with every centroid, (K, B), come from one BLAS
+  GEMM (scipy's, one thread inside each of ours; the centroids passed transposed),
+  and the same vectorised loop finds the nearest centroid while they are in cache.
 
 Both then make one pass over the block's rows for the labels, counts, sums and J.
-Measured on the project's machine: a compiled distance loop beats a GEMM per block
-up to d = 8, BLAS wins from d = 12 on (``bench/kmeans.py`` and the commit log).
+Measured on the project's machine: the compiled distance loop beats a GEMM per block
+up to d = 8, BLAS wins from d = 12 on (``bench/kmeans.py``; the commit log has the
+profiles behind each choice).
 
 The numbers
 -----------
 The nearest centroid is chosen as scikit-learn's Lloyd does, by ‖c‖² − 2 x·c
-(‖x‖² is the same for every centroid), in the data's precision, first index on
-ties. Identical centroids arrive here once (:func:`engine.lloyd.distinct_centers`),
-so no rounding can split their tie; every other centroid's score is computed by the
-same instructions. J is computed exactly, Σ (x − c)² in float64 (four fixed lanes),
-and the sums are accumulated in float64.
+(‖x‖² is the same for every centroid), in the data's precision, first index on ties.
+Identical centroids arrive here once (:func:`engine.lloyd.distinct_centers`), so no
+rounding can split their tie. Two *different* centroids at the same distance tie
+exactly only when the arithmetic is exact (integer-valued data, say), and then every
+kernel sees the tie; otherwise which of two nearly equidistant centroids wins may
+depend on the BLAS kernel and the block size, as it does in scikit-learn. Nothing
+depends on the number of threads. J is computed exactly, Σ (x − c)² in float64, in a
+fixed order; the sums are accumulated in float64.
 
 Kernels are compiled on first use for each (dtype, d) and cached on disk
 (``cache=True``), so only the first call on a machine pays the compile time.
