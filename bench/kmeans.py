@@ -175,7 +175,9 @@ def _status_mb(field: str) -> float:
 def rss_case(shape: Shape) -> dict:
     """Child process: the engine alone, for the peak resident memory its fit adds."""
     X, init = make_data(shape.n_samples, shape.n_features, shape.n_clusters)
-    fit_engine(X[: min(len(X), 100_000)], init)  # kernels and threads up before the baseline
+    # Kernels loaded before the baseline, on a slice too small to leave freed memory behind
+    # that the fit could reuse unseen.
+    fit_engine(X[:2000], init)
     before = _status_mb("VmRSS")
     # Reset the high-water mark, so the peak below is the fit's and not the data
     # generator's (Linux: writing 5 to clear_refs resets VmHWM).
