@@ -92,11 +92,14 @@ def fast_step(
     """The same pass, compiled: one pass over the data on every core, in bounded memory.
 
     The nearest centroid is the one with the lowest ‖c‖² − 2 x·c (‖x‖² is the same for
-    every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
-    same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
-    :mod:`engine._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
-    and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
-    then holds one array of N labels instead of two.
+    every centroid), the rule scikit-learn's Lloyd kernel uses, so both choose the same
+    centroid but where rounding decides between two nearly equidistant ones; of
+    identical centroids the first wins (:func:`distinct_centers`). J is then
+    Σ ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
+    for any number of threads. The kernels are in :mod:`engine._lloyd_numba`;
+    ``x_squared_norms`` is accepted for a common signature and unused. ``labels_prev``,
+    when given, is overwritten with the new labels: a run then holds one array of N
+    labels instead of two.
     """
     distinct, first = distinct_centers(centers)
     labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
