@@ -171,23 +171,27 @@ def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(n_features, dty
     assert ((d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50  # real ties
 
 
+@pytest.fixture
+def small_tasks(monkeypatch):
+    """Tasks of a few thousand values, each worth a thread: test data then spans many."""
+    monkeypatch.setattr(_lloyd_numba, "_TASK_VALUES", 4096)
+    monkeypatch.setattr(_lloyd_numba, "_MIN_WORK_PER_THREAD", 1)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 @pytest.mark.parametrize("n_features", [3, 20], ids=["fused", "blas"])
-def test_fast_step_gives_the_same_bits_for_any_number_of_threads(n_features, dtype):
-    # 70,000 rows: five tasks, so one, two and three threads split them differently.
-    X, centers = _problem((70_000, n_features, 10), dtype, seed=3)
+def test_fast_step_gives_the_same_bits_for_any_number_of_threads(
+    n_features, dtype, small_tasks, monkeypatch
+):
+    X, centers = _problem((20_000, n_features, 10), dtype, seed=3)
     prev = lloyd.reference_step(X, centers * 1.01).labels
-    threads = _lloyd_numba._N_THREADS
     results = []
-    try:
-        for n_threads in (1, 2, 3):
-            _lloyd_numba._N_THREADS = n_threads
-            step = lloyd.fast_step(X, centers, prev.copy())
-            inertia = lloyd.inertia_of(X, centers, step.labels)
-            distances = lloyd.distances_to_own_centroid(X, centers, step.labels)
-            results.append((step, inertia, distances))
-    finally:
-        _lloyd_numba._N_THREADS = threads
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(_lloyd_numba, "_N_THREADS", n_threads)
+        step = lloyd.fast_step(X, centers, prev.copy())
+        inertia = lloyd.inertia_of(X, centers, step.labels)
+        distances = lloyd.distances_to_own_centroid(X, centers, step.labels)
+        results.append((step, inertia, distances))
     (one, inertia_one, distances_one), *others = results
     for step, inertia, distances in others:
         np.testing.assert_array_equal(step.labels, one.labels)
