@@ -550,7 +550,10 @@ def _kmeans_plusplus(
     Each new centroid is drawn with probability ∝ D(x)², the squared distance to the
     nearest centroid chosen so far; 2 + ln K candidates are drawn and the one that
     lowers the potential Σ D² most is kept. Distances come from scikit-learn's
-    ``euclidean_distances`` so the same seed draws the same points as scikit-learn.
+    ``euclidean_distances`` so the same seed draws the same points as scikit-learn; like
+    scikit-learn's, their last bits depend on the BLAS kernel, so of two candidates with
+    identical coordinates the recorded ``chosen`` row may differ from CPU to CPU (the
+    centroid does not).
     """
     n_samples = X.shape[0]
     store = n_samples * n_clusters <= _MAX_STORED_PROBABILITIES
