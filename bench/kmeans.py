@@ -29,6 +29,11 @@ them; progress and warnings go to stderr.
     .venv/bin/python bench/kmeans.py                     # cases a-d and the sweep, 5 repeats
     .venv/bin/python bench/kmeans.py --cases abc --no-sweep --repeats 7
     .venv/bin/python bench/kmeans.py --cases "" --plot assets/kmeans_sweep.svg   # sweep only
+    .venv/bin/python bench/kmeans.py --one-thread    # one thread each, timed by CPU time
+
+``--one-thread`` is the comparison a shared machine disturbs least: each library on one
+thread, timed by the CPU time the process used rather than by the clock. It leaves out
+how well each spreads over the cores, so it complements the default table, never replaces it.
 
 The sweep fits N x d data with N·d fixed (4,000,000 values, K=16) for d in 2 ... 128,
 so where the engine gains or loses against scikit-learn shows as d grows; ``--plot``
@@ -40,6 +45,7 @@ A benchmark, never a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -125,8 +131,14 @@ def fit_faiss(X, init):
     return km
 
 
-def time_case(shape: Shape, repeats: int) -> dict:
-    """Child process: every library on one case, interleaved repeat by repeat."""
+def time_case(shape: Shape, repeats: int, one_thread: bool = False) -> dict:
+    """Child process: every library on one case, interleaved repeat by repeat.
+
+    ``one_thread``: every library on one thread, timed by the CPU time the process used
+    (which other processes on the machine disturb far less than wall time).
+    """
+    from threadpoolctl import threadpool_limits
+
     X, init = make_data(shape.n_samples, shape.n_features, shape.n_clusters)
     peers = {"engine": fit_engine, "sklearn": fit_sklearn}
     try:
@@ -135,32 +147,36 @@ def time_case(shape: Shape, repeats: int) -> dict:
         peers["faiss"] = fit_faiss
     except ImportError:
         pass
-    # Compile (or load the cached kernels), start the thread pools: outside the timings.
-    warm = X[: min(len(X), 100_000)]
-    for fit in peers.values():
-        fit(warm, init)
+    if one_thread:
+        from engine import _lloyd_numba
+
+        _lloyd_numba._N_THREADS = 1
+    clock = time.process_time if one_thread else time.perf_counter
     times: dict[str, list[float]] = {p: [] for p in peers}
     models = {}
-    for repeat in range(repeats):
-        order = list(peers) if repeat % 2 == 0 else list(peers)[::-1]
-        for peer in order:
-            start = time.perf_counter()
-            models[peer] = peers[peer](X, init)
-            times[peer].append(time.perf_counter() - start)
+    with threadpool_limits(1) if one_thread else contextlib.nullcontext():
+        # Compile (or load the cached kernels), start the thread pools: outside the timings.
+        warm = X[: min(len(X), 100_000)]
+        for fit in peers.values():
+            fit(warm, init)
+        for repeat in range(repeats):
+            order = list(peers) if repeat % 2 == 0 else list(peers)[::-1]
+            for peer in order:
+                start = clock()
+                models[peer] = peers[peer](X, init)
+                times[peer].append(clock() - start)
     ratios = [e / s for e, s in zip(times["engine"], times["sklearn"], strict=True)]
-    # How far float32 runs drift apart by rounding alone: scikit-learn against itself on
-    # one OpenMP thread instead of all (its partial sums are then added in another order).
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="openmp"):
-        sklearn_one_thread = fit_sklearn(X, init).labels_
+    # How far float32 runs drift apart by rounding alone: scikit-learn on one OpenMP thread
+    # against all of them (its partial sums are then added in another order).
+    with contextlib.nullcontext() if one_thread else threadpool_limits(1, user_api="openmp"):
+        sklearn_other_threads = fit_sklearn(X, init).labels_
     sklearn_labels = models["sklearn"].labels_
     return {
         "times": times,
         "ratio": statistics.median(ratios),
         "iters": [int(models["engine"].n_iter_), int(models["sklearn"].n_iter_)],
         "label_agreement": float((models["engine"].labels_ == sklearn_labels).mean()),
-        "sklearn_self_agreement": float((sklearn_one_thread == sklearn_labels).mean()),
+        "sklearn_self_agreement": float((sklearn_other_threads == sklearn_labels).mean()),
     }
 
 
@@ -239,7 +255,10 @@ def measure(shape: Shape, args: argparse.Namespace) -> tuple[dict, dict, Load]:
     before = os.getloadavg()[0]
     busy, ours, start = _busy_cpu_seconds(), _children_cpu_seconds(), time.monotonic()
     spec = f"{shape.n_samples},{shape.n_features},{shape.n_clusters}"
-    timing = _child(["--child", "time", "--shape", spec, "--repeats", str(args.repeats)])
+    timing = _child(
+        ["--child", "time", "--shape", spec, "--repeats", str(args.repeats)]
+        + (["--one-thread"] if args.one_thread else [])
+    )
     memory = _child(["--child", "rss", "--shape", spec])
     wall = time.monotonic() - start
     others = (_busy_cpu_seconds() - busy - (_children_cpu_seconds() - ours)) / wall
@@ -295,7 +314,7 @@ def _header(first: str, faiss: bool) -> str:
     return "| " + " | ".join(names) + " |\n|" + " --- |" * len(names)
 
 
-def write_svg(path: Path, points: list[tuple[int, float, bool]]) -> None:
+def write_svg(path: Path, points: list[tuple[int, float, bool]], one_thread: bool = False) -> None:
     """The sweep as a small line chart: ratio engine / scikit-learn against d (log scale).
 
     ``points`` are (d, ratio, quiet); a point measured on a busy machine is drawn hollow
@@ -323,8 +342,9 @@ def write_svg(path: Path, points: list[tuple[int, float, bool]]) -> None:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="sans-serif" font-size="13">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{left}" y="18">K-means time, engine ÷ scikit-learn, 20 iterations '
-        f"(N·d = {SWEEP_VALUES:,}, K={SWEEP_CLUSTERS}, float32)</text>",
+        f'<text x="{left}" y="18">K-means {"CPU time on one thread" if one_thread else "time"}, '
+        f"engine ÷ scikit-learn, 20 iterations (N·d = {SWEEP_VALUES:,}, K={SWEEP_CLUSTERS}, "
+        "float32)</text>",
         f'<text x="{left}" y="36" font-size="11" fill="#555">{note}</text>',
     ]
     for tick in np.arange(0, top_ratio + 1e-9, 0.2):
@@ -389,13 +409,21 @@ def main() -> None:
         help="1-minute load average that counts as quiet (default 1.0)",
     )
     parser.add_argument("--plot", type=Path, help="write the sweep's ratios as an SVG here")
+    parser.add_argument(
+        "--one-thread",
+        action="store_true",
+        help="every library on one thread, timed by CPU time (steadier on a shared machine)",
+    )
     parser.add_argument("--child", choices=["time", "rss"], help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         shape = Shape(*map(int, args.shape.split(",")))
-        result = time_case(shape, args.repeats) if args.child == "time" else rss_case(shape)
+        if args.child == "time":
+            result = time_case(shape, args.repeats, args.one_thread)
+        else:
+            result = rss_case(shape)
         print(json.dumps(result))
         return
 
@@ -416,9 +444,11 @@ def main() -> None:
     print(
         f"`{command.strip()}` — {os.cpu_count()} CPUs ({platform.processor() or 'x86_64'}), "
         f"scikit-learn {sklearn.__version__}{faiss_version}, float32, {N_ITER} Lloyd iterations "
-        f"from the same initial centroids, tol=0, history recording on; times are medians of "
-        f"{args.repeats} interleaved repeats, the ratio the median of the per-repeat ratios "
-        f"engine ÷ scikit-learn; {blas_env or 'no OPENBLAS/OMP/MKL variables set'}.\n"
+        f"from the same initial centroids, tol=0, history recording on; "
+        + ("every library on ONE thread, times in CPU seconds; " if args.one_thread else "")
+        + f"times are medians of {args.repeats} interleaved repeats, the ratio the median of "
+        f"the per-repeat ratios engine ÷ scikit-learn; "
+        f"{blas_env or 'no OPENBLAS/OMP/MKL variables set'}.\n"
     )
     rows_marked = 0
     if args.cases:
@@ -442,7 +472,7 @@ def main() -> None:
             print(_row(label, timing, memory, load), flush=True)
             points.append((n_features, timing["ratio"], load.quiet))
         if args.plot:
-            write_svg(args.plot, points)
+            write_svg(args.plot, points, args.one_thread)
             print(f"\n(sweep plot written to {args.plot})", file=sys.stderr)
     if rows_marked:
         print(
