@@ -137,7 +137,12 @@ def time_case(shape: Shape, repeats: int, one_thread: bool = False) -> dict:
     ``one_thread``: every library on one thread, timed by the CPU time the process used
     (which other processes on the machine disturb far less than wall time).
     """
+    # threadpool_limits limits only the libraries already loaded (scikit-learn's OpenMP
+    # comes with sklearn.cluster): import both libraries first.
+    import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_limits
+
+    import engine.kmeans  # noqa: F401
 
     X, init = make_data(shape.n_samples, shape.n_features, shape.n_clusters)
     peers = {"engine": fit_engine, "sklearn": fit_sklearn}
