@@ -667,8 +667,11 @@ def _check_data(X: npt.ArrayLike, name: str) -> Array:
         )
     dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    finite = np.isfinite(arr)
-    if not finite.all():
+    # min and max see any NaN (it propagates) or inf without an (N, d) temporary, which
+    # would raise the fit's peak memory; only a bad value makes us look for where it is.
+    low, high = float(arr.min()), float(arr.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        finite = np.isfinite(arr)
         row, col = np.argwhere(~finite)[0]
         bad = arr[row, col]
         kind = "NaN" if np.isnan(bad) else "infinite"
@@ -678,7 +681,7 @@ def _check_data(X: npt.ArrayLike, name: str) -> Array:
         )
     # Squared distances between points must fit the float type, or J turns to inf.
     limit = np.sqrt(np.finfo(dtype).max / (4.0 * arr.shape[1] * arr.shape[0]))
-    largest = float(np.abs(arr).max())
+    largest = max(-low, high)
     if largest > limit:
         raise ValueError(
             f"{name} has values as large as {largest:.3g}; squared distances would overflow "
