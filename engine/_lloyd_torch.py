@@ -7,9 +7,9 @@ The rule is the same: nearest centroid by ‖c‖² − 2 x·c in the data's pre
 first index on ties (each distinct centroid is scored once, as
 :func:`engine.lloyd.distinct_centers` explains); J as Σ ‖x − c‖² in float64. Rows go
 in chunks, so the (rows, K) scores never cover all N points at once. As with any GEMM,
-scores of two *different* centroids that are equal to the last bit may tie either way,
-and torch may add J and the sums in an order that depends on its thread count (last
-bits only).
+which of two nearly equidistant *different* centroids wins may depend on the BLAS
+kernel, and torch may add J and the sums in an order that depends on its thread count
+(the last bits only).
 
 It runs on any torch device, "cpu" included: that is how the tests check it on
 machines without a GPU.
@@ -70,10 +70,11 @@ class TorchStep:
             x = self.X[start : start + rows]  # (rows, d)
             scores = torch.addmm(c_sq_norms, x, C.T, beta=1, alpha=-2)  # (rows, K)
             nearest = scores.argmin(dim=1)  # (rows,) first index of the minimum
-            labels[start : start + rows] = first_t[nearest]
+            label = first_t[nearest]  # (rows,) as the step reports it
+            labels[start : start + rows] = label
             x64 = x.double()
             inertia += ((x64 - C64[nearest]) ** 2).sum()
-            sums.index_add_(0, first_t[nearest], x64)
+            sums.index_add_(0, label, x64)
         counts = torch.bincount(labels, minlength=n_clusters)
 
         if labels_prev is None:
