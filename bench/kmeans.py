@@ -341,7 +341,8 @@ def write_svg(path: Path, points: list[tuple[int, float, bool]], one_thread: boo
     note = (
         f"{busy} of {len(points)} points on a busy machine (hollow): not quiet-machine figures"
         if busy
-        else "quiet machine (load average ≤ the bench's --quiet-load before every point)"
+        else "quiet machine at every point: load average ≤ --quiet-load before it, other "
+        f"processes under {QUIET_OTHERS} of a core while it ran"
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
