@@ -7,8 +7,9 @@ import re
 
 import pytest
 from browser_util import exceptions, goto, wait_for_app
-from engine.attention.tokens import tokenize
 from playwright.sync_api import Page, expect
+
+from engine.attention.tokens import tokenize
 
 pytestmark = pytest.mark.browser
 
