@@ -33,6 +33,7 @@ from engine.data import (
     check_enough_rows,
     content_digest,
     label_columns,
+    labelled_rows,
     load_sample,
     make_dataset,
     numeric_columns,
@@ -632,6 +633,29 @@ def test_to_csv_bytes_round_trips_numbers():
     frame = pd.DataFrame(ds.X, columns=list(ds.feature_names)).assign(cluster=ds.labels)
     table = read_csv_bytes(to_csv_bytes(frame))
     np.testing.assert_array_equal(prepare_features(table.frame, ["x1", "x2"]).X, ds.X)
+
+
+def test_labelled_rows_names_noise_and_leaves_unseen_rows_empty():
+    text = "a,b,name\n0,0,p\n1,1,q\n,2,r\n9,9,s\n"  # row 2 is dropped (missing a)
+    table = read_csv_bytes(text.encode())
+    data = Dataset.from_upload(table, prepare_features(table.frame, ["a", "b"]))
+    out = labelled_rows(data, np.array([0, 1, -1]))  # the last kept row is noise
+    assert list(out.columns) == ["a", "b", "name", "cluster"]
+    assert out["name"].tolist() == ["p", "q", "r", "s"]  # every uploaded row, own columns
+    assert out["cluster"].tolist()[:2] == [1, 2] and out["cluster"].iloc[3] == "noise"
+    assert pd.isna(out["cluster"].iloc[2])
+    whole = labelled_rows(data, np.array([0, 1, 1]))  # no noise: whole numbers
+    assert str(whole["cluster"].dtype) == "Int64"
+    csv_lines = to_csv_bytes(out).decode("utf-8-sig").splitlines()
+    assert csv_lines[1:] == ["0.0,0,p,1", "1.0,1,q,2", ",2,r,", "9.0,9,s,noise"]  # as uploaded
+
+
+def test_labelled_rows_of_generated_data_keep_the_true_group():
+    ds = make_dataset("blobs", n_samples=12)
+    out = labelled_rows(ds, np.where(np.arange(12) < 6, 0, -1))
+    assert list(out.columns) == [*ds.feature_names, "true label", "cluster"]
+    np.testing.assert_array_equal(out[list(ds.feature_names)].to_numpy(), ds.raw)
+    assert out["cluster"].tolist() == [1] * 6 + ["noise"] * 6
 
 
 # --------------------------------------------------------------------------------------------

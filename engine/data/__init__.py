@@ -27,7 +27,7 @@ from engine.data.dataset import (
     standardize,
 )
 from engine.data.errors import DataError
-from engine.data.export import to_csv_bytes
+from engine.data.export import labelled_rows, to_csv_bytes
 from engine.data.features import (
     MAX_ABS_VALUE,
     MAX_LABEL_CLASSES,
@@ -54,6 +54,7 @@ __all__ = [
     "check_enough_rows",
     "content_digest",
     "label_columns",
+    "labelled_rows",
     "load_sample",
     "make_dataset",
     "numeric_columns",

@@ -8,9 +8,19 @@ contents in this Lab are user text, so no lab writes CSV with ``DataFrame.to_csv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["to_csv_bytes"]
+if TYPE_CHECKING:
+    from engine.data.dataset import Dataset
+
+__all__ = ["labelled_rows", "to_csv_bytes"]
+
+NOISE = "noise"
+"""What the ``cluster`` column says of a point a method left out of every cluster (label −1)."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,3 +65,37 @@ def _defuse(text: str) -> str:
     except ValueError:
         return "'" + text
     return text
+
+
+def labelled_rows(data: Dataset, labels: npt.ArrayLike) -> pd.DataFrame:
+    """The user's rows with their cluster joined: the table every lab's labels download writes.
+
+    ``labels`` holds one 0-based cluster per point of ``data`` (−1: noise, as DBSCAN and
+    HDBSCAN say it). An uploaded table comes back whole, in its own columns, with a
+    ``cluster`` column (1-based; ``"noise"``; empty for rows the fit never saw: rows dropped
+    for missing values, or left out of a sample); generated data comes back as its
+    features, its true group when known, and ``cluster``.
+
+    Examples
+    --------
+    >>> from engine.data import Dataset
+    >>> data = Dataset.from_points([[0.0, 0.0], [1.0, 1.0], [9.0, 9.0]])
+    >>> labelled_rows(data, [0, 0, -1])["cluster"].tolist()
+    [1, 1, 'noise']
+    """
+    labels = np.asarray(labels)
+    named = pd.Series(labels + 1, dtype=object).where(labels >= 0, NOISE)  # (n_samples,)
+    if data.table is not None:
+        out = data.table.copy()
+        cluster = pd.Series(pd.NA, index=out.index, dtype=object)
+        cluster.loc[data.row_index] = named.to_numpy()
+        if (labels >= 0).all():
+            cluster = cluster.astype("Int64")  # whole numbers, not 1.0, in the spreadsheet
+        out["cluster"] = cluster
+        return out
+    out = pd.DataFrame(data.raw, columns=list(data.feature_names))
+    if data.labels is not None:
+        names = data.label_names or tuple(str(v) for v in np.unique(data.labels))
+        out["true label"] = [names[v] for v in data.labels]
+    out["cluster"] = named.to_numpy() if (labels < 0).any() else labels + 1
+    return out

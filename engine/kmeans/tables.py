@@ -2,7 +2,8 @@
 
 :func:`iteration_table` is the convergence table (one row per Lloyd iteration),
 :func:`history_table` the whole recorded history (one row per iteration and cluster),
-:func:`labelled_rows` the user's rows with their cluster joined, and
+:func:`labelled_rows` the user's rows with their cluster joined (every lab's, from
+:mod:`engine.data.export`), and
 :func:`centroids_table` the final centroids, in original units too when the data were
 standardised. Column names are the only formatting done here: they are what the page
 shows and what a spreadsheet opens. Cluster numbers are 1-based, as the page shows them.
@@ -26,6 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from engine.data import Dataset
+from engine.data.export import labelled_rows
 from engine.kmeans.history import KMeansRun
 
 __all__ = ["centroids_table", "history_table", "iteration_table", "labelled_rows"]
@@ -76,23 +78,6 @@ def history_table(run: KMeansRun, feature_names: tuple[str, ...]) -> pd.DataFram
                 row[f"{name} after"] = float(it.centers_after[k, j])
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def labelled_rows(data: Dataset, labels: npt.ArrayLike) -> pd.DataFrame:
-    """The original rows with their cluster (1-based) joined; dropped upload rows get none."""
-    labels = np.asarray(labels)
-    if data.table is not None:
-        out = data.table.copy()
-        cluster = pd.Series(pd.NA, index=out.index, dtype="Int64")
-        cluster.loc[data.row_index] = labels + 1
-        out["cluster"] = cluster
-        return out
-    out = pd.DataFrame(data.raw, columns=list(data.feature_names))
-    if data.labels is not None:
-        names = data.label_names or tuple(str(v) for v in np.unique(data.labels))
-        out["true label"] = [names[v] for v in data.labels]
-    out["cluster"] = labels + 1
-    return out
 
 
 def centroids_table(data: Dataset, centers: npt.ArrayLike, counts: npt.ArrayLike) -> pd.DataFrame:
