@@ -15,6 +15,8 @@ data panel keeps its own last good data under the same prefix.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -246,6 +248,16 @@ else:
     m[3].metric("Fit time", f"{cell.seconds:.3f} s")
     for note in cell.notes:
         st.caption(md_text(note))
+    stem = re.sub(r"[^\w-]+", "_", row.data.title)[:40].strip("_") or "data"
+    # Built only when clicked, from this cell's labels (bound now: the script goes on).
+    # Column names and text cells are user text: to_csv_bytes defuses spreadsheet formulas.
+    st.download_button(
+        f"Rows with their {method.name} cluster (CSV)", key="clustering_dl_labels",
+        data=lambda data=row.data, labels=cell.labels: data_io.to_csv_bytes(
+            data_io.labelled_rows(data, labels)),
+        file_name=f"{stem}_{method.key}_labels.csv", mime="text/csv",
+        icon=":material/download:", on_click="ignore",
+    )  # fmt: skip
 
 with st.expander("Change this cell's parameters"), st.form("clustering_override_form"):
     shown = [n for n in method.param_names if n in {p.name for p in OVERRIDES}]
