@@ -376,19 +376,19 @@ def export_tab(res: Results) -> None:
     c[0].download_button(
         "Rows with their cluster", key="kmeans_dl_labels", icon=":material/download:",
         data=lambda: data_io.to_csv_bytes(kmeans.labelled_rows(data, model.labels_)),
-        file_name=f"{stem}_labels.csv", mime="text/csv",
+        file_name=f"{stem}_labels.csv", mime="text/csv", on_click="ignore",
     )
     centroids = kmeans.centroids_table(data, model.cluster_centers_,
                                        np.bincount(model.labels_, minlength=res.k))
     c[1].download_button(
         "Centroids", key="kmeans_dl_centroids", icon=":material/download:",
         data=data_io.to_csv_bytes(centroids), file_name=f"{stem}_centroids.csv",
-        mime="text/csv",
+        mime="text/csv", on_click="ignore",
     )
     c[2].download_button(
         "Per-iteration history", key="kmeans_dl_history", icon=":material/download:",
         data=lambda: data_io.to_csv_bytes(kmeans.history_table(run, data.feature_names)),
-        file_name=f"{stem}_history.csv", mime="text/csv",
+        file_name=f"{stem}_history.csv", mime="text/csv", on_click="ignore",
     )
     st.dataframe(centroids, hide_index=True)
     st.caption("This page's settings are in its address: copy the link to reopen the same "
