@@ -103,24 +103,18 @@ def reference_step(
 
     Assignment half-step: every point joins its nearest centroid (the first one on ties).
     """
-    n_clusters = centers.shape[0]
-    w = np.ones(len(X)) if sample_weight is None else sample_weight.astype(np.float64)  # (N,)
-
-    # Assignment half-step: squared distance from every point to every centroid.
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     diff = X[:, np.newaxis, :] - centers[np.newaxis, :, :]  # (N, K, d)
     sq_dist = (diff**2).sum(axis=2)  # (N, K)
     labels = sq_dist.argmin(axis=1).astype(np.int32)  # (N,)
-    inertia = float((w * sq_dist[np.arange(len(X)), labels]).sum(dtype=np.float64))
+    inertia = float(w @ sq_dist[np.arange(len(X)), labels])  # J = Σ w ‖x − μ‖²
 
-    # What the update half-step needs: the (weighted) sum and the weight of every cluster.
+    # What the update half-step needs: the weighted sum and the weight of every cluster.
     sums = np.zeros_like(centers)
-    weights = np.zeros(n_clusters)
-    counts = np.zeros(n_clusters, dtype=np.int64)
-    for k in range(n_clusters):
-        members = labels == k
-        sums[k] = (w[members, np.newaxis] * X[members]).sum(axis=0)
-        weights[k] = w[members].sum()
-        counts[k] = members.sum()
+    for k in range(len(centers)):
+        sums[k] = w[labels == k] @ X[labels == k]
+    weights = np.bincount(labels, weights=w, minlength=len(centers))  # (K,)
+    counts = np.bincount(labels, minlength=len(centers)).astype(np.int64)  # (K,)
 
     n_changed = len(X) if labels_prev is None else int((labels != labels_prev).sum())
     return StepResult(labels, sums, counts, inertia, n_changed, weights)
@@ -129,17 +123,13 @@ def reference_step(
 def update_centers(
     X: Array, centers: Array, assigned: StepResult, sample_weight: Array | None = None
 ) -> UpdateResult:
-    """Update half-step: every centroid moves to the (weighted) mean of the points that joined it.
+    """Update half-step: every centroid moves to the weighted mean of the points that joined it.
 
-    A centroid no point joined moves onto the point farthest from its own centroid, which
-    leaves its cluster (scikit-learn's rule and order, ``_relocate_empty_clusters_dense``).
-    When every point already sits on its centroid (more clusters than distinct points)
-    there is nowhere useful to go: the empty centroids move onto the heaviest cluster's
-    centroid, so the centroids stop moving and the run ends (scikit-learn 1.9's
-    ``_average_centers``).
+    A centroid nobody joined moves onto the point farthest from its own centroid (or, when
+    every point sits on its centroid, onto the heaviest cluster's), as scikit-learn 1.9 does.
     """
-    labels, sums = assigned.labels, assigned.sums.copy()  # (N,), (K, d)
-    weights = assigned.weights.copy()  # (K,) Σ w per cluster
+    labels, weights = assigned.labels, assigned.weights.copy()  # (N,), (K,) Σ w per cluster
+    new_centers = assigned.sums.copy()  # (K, d) weighted sums, divided by the weights below
     empty = np.flatnonzero(weights == 0)
     far: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
     if len(empty):
@@ -147,21 +137,18 @@ def update_centers(
         if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
             far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # sklearn's order
             for k, row in zip(empty, far, strict=True):
-                x = _row(X, row)  # (d,)
                 w = 1.0 if sample_weight is None else float(sample_weight[row])
-                sums[labels[row]] -= x * w
+                new_centers[labels[row]] -= _row(X, row) * w
                 weights[labels[row]] -= w
-                sums[k], weights[k] = x * w, w
-    new_centers = sums.copy()
-    filled = weights > 0
-    new_centers[filled] /= weights[filled, np.newaxis].astype(X.dtype)
-    new_centers[~filled] = new_centers[np.argmax(weights)]  # the heaviest cluster's centroid
+                new_centers[k], weights[k] = _row(X, row) * w, w
+    new_centers[weights > 0] /= weights[weights > 0, np.newaxis].astype(X.dtype)
+    new_centers[weights == 0] = new_centers[np.argmax(weights)]  # onto the heaviest cluster
     if len(far):  # relocated points sit alone on their new centroid (distance 0)
         moved = labels.copy()
         moved[far] = empty
         inertia = inertia_of(X, new_centers, moved, sample_weight)
     else:
-        # For each cluster Σ w‖x − c‖² = Σ w‖x − m‖² + W‖m − c‖² (m its weighted mean, W its
+        # Per cluster Σ w‖x − c‖² = Σ w‖x − m‖² + W‖m − c‖² (m its weighted mean, W its
         # weight, c the old centroid), so J falls by Σ W‖shift‖²: no pass over X.
         shift2 = ((new_centers - centers) ** 2).sum(axis=1)  # (K,)
         inertia = max(assigned.inertia - float((assigned.weights * shift2).sum()), 0.0)
