@@ -67,7 +67,7 @@ __all__ = ["KMeans"]
 Array = npt.NDArray[np.floating]
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering by Lloyd's algorithm, recording every iteration.
 
     Parameters
@@ -291,6 +291,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # float32 stays float32
         return tags
 
     # -- validation --------------------------------------------------------------------
