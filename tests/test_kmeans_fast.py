@@ -60,6 +60,7 @@ def _assert_same_step(fast, ref, dtype):
     np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
     assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)
     assert fast.n_changed == ref.n_changed
+    np.testing.assert_array_equal(fast.weights, ref.weights)  # the counts, without weights
 
 
 def _ids(shape):
@@ -253,6 +254,19 @@ def test_torch_step_on_cpu_equals_reference_step(shape, dtype):
     _assert_same_step(
         step(X, moved, first.labels), lloyd.reference_step(X, moved, ref.labels), dtype
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_weighted_torch_step_on_cpu_equals_reference_step(dtype):
+    X, centers = _problem((600, 3, 5), dtype)
+    w = np.random.default_rng(1).uniform(0, 3, len(X)).astype(dtype)
+    on_torch = _lloyd_torch.TorchStep(X, "cpu")(X, centers, None, w)
+    ref = lloyd.reference_step(X, centers, None, w)
+    np.testing.assert_array_equal(on_torch.labels, ref.labels)
+    np.testing.assert_allclose(on_torch.weights, ref.weights, rtol=1e-6)
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(on_torch.sums, ref.sums, rtol=rtol, atol=rtol)
+    assert on_torch.inertia == pytest.approx(ref.inertia, rel=rtol)
 
 
 def test_device_is_validated_in_fit():
