@@ -88,6 +88,19 @@ def test_an_empty_cluster_stays_when_every_point_sits_on_its_centroid():
     assert updated.inertia == 0.0
 
 
+def test_an_empty_cluster_before_the_heaviest_copies_its_sum_as_scikit_learn_does():
+    # Every point sits on a centroid; cluster 0 (at 5, 5) is empty and numbered before the
+    # heaviest (1): scikit-learn 1.9.1 copies cluster 1's weighted sum there, not its mean.
+    X = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    init = np.array([[5.0, 5.0], [1.0, 1.0], [0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = KMeans(3, init=init, tol=0).fit(X)
+        theirs = SKKMeans(3, init=init, n_init=1, tol=0, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-12)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.inertia_ == theirs.inertia_ == 0.0
+
+
 # ----------------------------------------------------------------------------- scikit-learn
 
 

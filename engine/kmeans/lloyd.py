@@ -141,8 +141,7 @@ def update_centers(
                 new_centers[labels[row]] -= _row(X, row) * w
                 weights[labels[row]] -= w
                 new_centers[k], weights[k] = _row(X, row) * w, w
-    new_centers[weights > 0] /= weights[weights > 0, np.newaxis].astype(X.dtype)
-    new_centers[weights == 0] = new_centers[np.argmax(weights)]  # onto the heaviest cluster
+    new_centers = _average(new_centers, weights)  # means; an empty one joins the heaviest
     if len(far):  # relocated points sit alone on their new centroid (distance 0)
         moved = labels.copy()
         moved[far] = empty
@@ -153,6 +152,22 @@ def update_centers(
         shift2 = ((new_centers - centers) ** 2).sum(axis=1)  # (K,)
         inertia = max(assigned.inertia - float((assigned.weights * shift2).sum()), 0.0)
     return UpdateResult(new_centers, inertia, tuple(map(int, empty)), tuple(map(int, far)))
+
+
+def _average(sums: Array, weights: npt.NDArray[np.float64]) -> Array:
+    """Weighted means; a cluster still empty goes onto the heaviest cluster, as in scikit-learn.
+
+    scikit-learn 1.9.1 (``_average_centers``) divides the clusters in index order and copies
+    the heaviest cluster's row into an empty one as it goes: an empty cluster numbered
+    *before* the heaviest gets its weighted sum, not yet divided; one numbered after gets
+    its mean. The engine does the same, so its runs stay equal to scikit-learn's.
+    """
+    means = sums.copy()  # (K, d)
+    means[weights > 0] /= weights[weights > 0, np.newaxis].astype(sums.dtype)
+    heaviest = int(np.argmax(weights))
+    for k in np.flatnonzero(weights == 0):
+        means[k] = sums[heaviest] if k < heaviest else means[heaviest]
+    return means
 
 
 def _row(X, row: int) -> Array:
