@@ -58,7 +58,7 @@ def _kmeans_fit() -> None:
     from engine.data import make_dataset
 
     data = make_dataset("blobs", n_samples=60)
-    model = kmeans.KMeans(n_clusters=4, init="random", random_state=0).fit(data.X)
+    model = kmeans.KMeans(n_clusters=4, init="random", n_init=1, random_state=0).fit(data.X)
     view = kmeans.make_plane_view(data.X, data.feature_names)
     points = view.points(data.X)
     ranges = kmeans.plane_ranges(np.vstack([points, model.cluster_centers_]))

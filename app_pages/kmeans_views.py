@@ -276,8 +276,7 @@ def seeding_tab(res: Results) -> None:
     else:
         s = 1
     seed_step = run.seeding[s - 1]
-    probs = (seed_step.probabilities if seed_step.probabilities is not None
-             else run.seeding_probabilities(data.X, s - 1))[view.index]
+    probs = run.seeding_probabilities(data.X, s - 1)[view.index]  # recomputed, not stored
     earlier = data.X[[q.chosen for q in run.seeding[: s - 1]]]
     show_figure(
         charts.seeding_figure(

@@ -60,6 +60,7 @@ def _assert_same_step(fast, ref, dtype):
     np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
     assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)
     assert fast.n_changed == ref.n_changed
+    np.testing.assert_array_equal(fast.weights, ref.weights)  # the counts, without weights
 
 
 def _ids(shape):
@@ -177,18 +178,20 @@ def small_tasks(monkeypatch):
     monkeypatch.setattr(_lloyd_numba, "_MIN_WORK_PER_THREAD", 1)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 @pytest.mark.parametrize("n_features", [3, 20], ids=["fused", "blas"])
 def test_fast_step_gives_the_same_bits_for_any_number_of_threads(
-    n_features, dtype, small_tasks, monkeypatch
+    n_features, dtype, weighted, small_tasks, monkeypatch
 ):
     X, centers = _problem((20_000, n_features, 10), dtype, seed=3)
+    w = np.random.default_rng(5).uniform(0, 3, len(X)).astype(dtype) if weighted else None
     prev = lloyd.reference_step(X, centers * 1.01).labels
     results = []
     for n_threads in (1, 2, 3):
         monkeypatch.setattr(_lloyd_numba, "_N_THREADS", n_threads)
-        step = lloyd.fast_step(X, centers, prev.copy())
-        inertia = lloyd.inertia_of(X, centers, step.labels)
+        step = lloyd.fast_step(X, centers, prev.copy(), w)
+        inertia = lloyd.inertia_of(X, centers, step.labels, w)
         distances = lloyd.distances_to_own_centroid(X, centers, step.labels)
         results.append((step, inertia, distances))
     (one, inertia_one, distances_one), *others = results
@@ -196,10 +199,19 @@ def test_fast_step_gives_the_same_bits_for_any_number_of_threads(
         np.testing.assert_array_equal(step.labels, one.labels)
         np.testing.assert_array_equal(step.sums, one.sums)  # bit for bit, not approximately
         np.testing.assert_array_equal(step.counts, one.counts)
+        np.testing.assert_array_equal(step.weights, one.weights)
         assert step.inertia == one.inertia and step.n_changed == one.n_changed
         assert inertia == inertia_one
         np.testing.assert_array_equal(distances, distances_one)
-    _assert_same_step(one, lloyd.reference_step(X, centers, prev), dtype)
+    ref = lloyd.reference_step(X, centers, prev, w)
+    if weighted:  # the reference multiplies in another order: equal to rounding
+        np.testing.assert_array_equal(one.labels, ref.labels)
+        np.testing.assert_allclose(one.weights, ref.weights, rtol=1e-12)
+        np.testing.assert_allclose(one.sums, ref.sums, rtol=1e-4 if dtype == np.float32 else 1e-9)
+        assert one.inertia == pytest.approx(ref.inertia, rel=1e-6)
+    else:
+        _assert_same_step(one, ref, dtype)
+        np.testing.assert_array_equal(one.weights, one.counts)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
@@ -242,6 +254,19 @@ def test_torch_step_on_cpu_equals_reference_step(shape, dtype):
     _assert_same_step(
         step(X, moved, first.labels), lloyd.reference_step(X, moved, ref.labels), dtype
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_weighted_torch_step_on_cpu_equals_reference_step(dtype):
+    X, centers = _problem((600, 3, 5), dtype)
+    w = np.random.default_rng(1).uniform(0, 3, len(X)).astype(dtype)
+    on_torch = _lloyd_torch.TorchStep(X, "cpu")(X, centers, None, w)
+    ref = lloyd.reference_step(X, centers, None, w)
+    np.testing.assert_array_equal(on_torch.labels, ref.labels)
+    np.testing.assert_allclose(on_torch.weights, ref.weights, rtol=1e-6)
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(on_torch.sums, ref.sums, rtol=rtol, atol=rtol)
+    assert on_torch.inertia == pytest.approx(ref.inertia, rel=rtol)
 
 
 def test_device_is_validated_in_fit():

@@ -82,9 +82,23 @@ def test_an_empty_cluster_stays_when_every_point_sits_on_its_centroid():
     X = np.array([[1.0, 1.0]] * 3)
     assigned, updated = _one_iteration(X, np.array([[1.0, 1.0], [5.0, 5.0]]))
     assert updated.empty_clusters == (1,) and updated.relocated_to == ()
-    # No point to move onto: it keeps a zero sum, the origin (the data mean once centred).
-    np.testing.assert_allclose(updated.centers, [[1.0, 1.0], [0.0, 0.0]])
+    # No point to move onto: it joins the heaviest cluster's centroid (scikit-learn 1.9),
+    # so no centroid moves again and the run stops.
+    np.testing.assert_allclose(updated.centers, [[1.0, 1.0], [1.0, 1.0]])
     assert updated.inertia == 0.0
+
+
+def test_an_empty_cluster_before_the_heaviest_copies_its_sum_as_scikit_learn_does():
+    # Every point sits on a centroid; cluster 0 (at 5, 5) is empty and numbered before the
+    # heaviest (1): scikit-learn 1.9.1 copies cluster 1's weighted sum there, not its mean.
+    X = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    init = np.array([[5.0, 5.0], [1.0, 1.0], [0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = KMeans(3, init=init, tol=0).fit(X)
+        theirs = SKKMeans(3, init=init, n_init=1, tol=0, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-12)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.inertia_ == theirs.inertia_ == 0.0
 
 
 # ----------------------------------------------------------------------------- scikit-learn
@@ -137,13 +151,13 @@ def test_the_estimator_runs_its_update_through_update_centers(monkeypatch):
     calls = []
     original = lloyd.update_centers
 
-    def counting(X, centers, assigned):
+    def counting(X, centers, assigned, sample_weight=None):
         calls.append(len(centers))
-        return original(X, centers, assigned)
+        return original(X, centers, assigned, sample_weight)
 
     monkeypatch.setattr(lloyd, "update_centers", counting)
     X, _ = make_blobs(n_samples=200, centers=3, random_state=1)
-    km = KMeans(3, init="random", random_state=0).fit(X)
+    km = KMeans(3, init="random", n_init=1, random_state=0).fit(X)
     assert calls == [3] * km.n_iter_
 
 
@@ -161,7 +175,7 @@ def test_both_half_steps_sit_together_in_at_most_sixty_lines():
 
 def test_reference_step_takes_only_what_it_uses():
     assert list(inspect.signature(lloyd.reference_step).parameters) == [
-        "X", "centers", "labels_prev"]
+        "X", "centers", "labels_prev", "sample_weight"]
 
 
 def test_public_face_and_module_docstrings():

@@ -96,10 +96,13 @@ def _write_labels(b0, m, lab, labels_prev, labels):
 
 
 @njit(nogil=True, cache=True)
-def _store_task(task, sums, counts, j_lanes, changed, task_sums, task_counts, task_stats):
+def _store_task(
+    task, sums, counts, wsums, j_lanes, changed, task_sums, task_counts, task_weights, task_stats
+):
     """Copy one task's totals to its own slot of the shared result arrays."""
     task_sums[task] = sums
     task_counts[task] = counts
+    task_weights[task] = wsums
     inertia = 0.0
     for lane in range(j_lanes.shape[0]):  # always in the same order
         inertia += j_lanes[lane]
@@ -129,8 +132,10 @@ def _make_fused_kernel(n_features: int):
         centers64,
         labels_prev,
         labels,
+        weights,
         task_sums,
         task_counts,
+        task_weights,
         task_stats,
     ):
         n_clusters = centers64.shape[0]
@@ -140,11 +145,13 @@ def _make_fused_kernel(n_features: int):
         # This task's totals. Flat (K * d,): with d fixed, k * d + j costs no multiply.
         sums = np.empty(n_clusters * d)
         counts = np.empty(n_clusters, dtype=np.int64)
+        wsums = np.empty(n_clusters)  # Σ weight per cluster (weighted fits only)
         j_lanes = np.empty(_J_LANES)
         c64 = centers64.ravel()  # (K * d,) float64
         for task in range(task_lo, task_hi):
             sums[:] = 0.0
             counts[:] = 0
+            wsums[:] = 0.0
             j_lanes[:] = 0.0
             changed = 0
             for b0 in range(bounds[task], bounds[task + 1], block_rows):
@@ -171,14 +178,24 @@ def _make_fused_kernel(n_features: int):
                 for i in range(m):
                     k = np.uint32(lab[i])  # unsigned: no check for negative indices
                     counts[k] += 1
+                    # Unweighted, `weights` is None and this branch is compiled away:
+                    # w = 1.0 is a constant, and x * 1.0 is x, bit for bit.
+                    if weights is None:
+                        w = 1.0
+                    else:
+                        w = np.float64(weights[b0 + i])
+                        wsums[k] += w
                     sq = 0.0
                     for j in range(d):
                         x = np.float64(block[j, i])
-                        sums[k * d + j] += x
+                        sums[k * d + j] += x * w
                         diff = x - c64[k * d + j]
                         sq += diff * diff
-                    j_lanes[i % _J_LANES] += sq
-            _store_task(task, sums, counts, j_lanes, changed, task_sums, task_counts, task_stats)
+                    j_lanes[i % _J_LANES] += sq * w
+            _store_task(
+                task, sums, counts, wsums, j_lanes, changed,
+                task_sums, task_counts, task_weights, task_stats,
+            )  # fmt: skip
 
     return fused_tasks
 
@@ -234,8 +251,10 @@ def _blas_tasks(
     centers64,
     labels_prev,
     labels,
+    weights,
     task_sums,
     task_counts,
+    task_weights,
     task_stats,
 ):
     """Large-d kernel: x·c for a block by one GEMM, then the argmin and the row pass."""
@@ -252,10 +271,12 @@ def _blas_tasks(
     lab = np.empty(block_rows, dtype=np.int32)
     sums = np.empty((n_clusters, n_features))
     counts = np.empty(n_clusters, dtype=np.int64)
+    wsums = np.empty(n_clusters)
     j_lanes = np.empty(n_features)  # J per feature: the row pass adds whole rows at once
     for task in range(task_lo, task_hi):
         sums[:] = 0.0
         counts[:] = 0
+        wsums[:] = 0.0
         j_lanes[:] = 0.0
         changed = 0
         for b0 in range(bounds[task], bounds[task + 1], block_rows):
@@ -276,14 +297,20 @@ def _blas_tasks(
             for i in range(m):
                 k = np.uint32(lab[i])
                 counts[k] += 1
+                if weights is None:  # compiled away, as in the small-d kernel
+                    w = 1.0
+                else:
+                    w = np.float64(weights[b0 + i])
+                    wsums[k] += w
                 for j in range(n_features):
                     x = np.float64(X[b0 + i, j])
-                    sums[k, j] += x
+                    sums[k, j] += x * w
                     diff = x - centers64[k, j]
-                    j_lanes[j] += diff * diff
+                    j_lanes[j] += diff * diff * w
         _store_task(
-            task, sums.ravel(), counts, j_lanes, changed, task_sums, task_counts, task_stats
-        )
+            task, sums.ravel(), counts, wsums, j_lanes, changed,
+            task_sums, task_counts, task_weights, task_stats,
+        )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- driver
@@ -354,11 +381,14 @@ def step(
     scored: np.ndarray,
     first: np.ndarray,
     labels_prev: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
 ):
-    """One assignment pass: (labels, sums, counts, inertia, n_changed). Validated input assumed.
+    """One assignment pass: (labels, sums, weights, counts, inertia, n_changed).
 
-    Only the ``scored`` centroids are scored, ``scored[q]`` reporting label ``first[q]``
-    (:func:`engine.kmeans.lloyd.distinct_centers`); sums, counts and J are over all ``centers``.
+    Validated input assumed. Only the ``scored`` centroids are scored, ``scored[q]``
+    reporting label ``first[q]`` (:func:`engine.kmeans.lloyd.distinct_centers`); sums,
+    counts and J are over all ``centers``. With ``sample_weight`` (N,) the sums and J are
+    weighted and ``weights`` is Σ weight per cluster; without, ``weights`` equals the counts.
     The new labels are written over ``labels_prev`` when it is given, so a run holds
     one label array rather than two (10M points: 40 MB less at the peak).
     """
@@ -378,18 +408,21 @@ def step(
     n_tasks = len(bounds) - 1
     task_sums = np.empty((n_tasks, n_clusters * n_features))  # float64, one row per task
     task_counts = np.empty((n_tasks, n_clusters), dtype=np.int64)
+    task_weights = np.empty((n_tasks, n_clusters))  # Σ weight per cluster, weighted fits only
     task_stats = np.empty((n_tasks, 2))  # J, n_changed per task
     _run_tasks(
         _kernel(n_features), bounds, n_features * len(scored), block_rows,
-        X, scored, first, c_sq_norms, centers64, prev, labels, task_sums, task_counts, task_stats,
+        X, scored, first, c_sq_norms, centers64, prev, labels, sample_weight,
+        task_sums, task_counts, task_weights, task_stats,
     )  # fmt: skip
 
     # Tasks in order, whatever thread ran them: the same sums for any number of threads.
     sums = _sum_in_order(task_sums).reshape(n_clusters, n_features).astype(X.dtype)
     counts = task_counts.sum(axis=0)
+    weights = counts.astype(np.float64) if sample_weight is None else _sum_in_order(task_weights)
     inertia = float(_sum_in_order(task_stats[:, 0]))
     n_changed = n_samples if labels_prev is None else int(task_stats[:, 1].sum())
-    return labels, sums, counts, inertia, n_changed
+    return labels, sums, weights, counts, inertia, n_changed
 
 
 def _sum_in_order(partials: np.ndarray) -> np.ndarray:
@@ -404,8 +437,8 @@ def _sum_in_order(partials: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _inertia_tasks(task_lo, task_hi, bounds, X, centers64, labels, task_stats):
-    """Σ ‖x − centers[label]‖² over each task's rows, in float64 lanes as in the step."""
+def _inertia_tasks(task_lo, task_hi, bounds, X, centers64, labels, weights, task_stats):
+    """Σ w ‖x − centers[label]‖² over each task's rows, in float64 lanes as in the step."""
     d = X.shape[1]
     j_lanes = np.empty((_J_LANES, d))
     for task in range(task_lo, task_hi):
@@ -413,9 +446,10 @@ def _inertia_tasks(task_lo, task_hi, bounds, X, centers64, labels, task_stats):
         for row in range(bounds[task], bounds[task + 1]):
             label = labels[row]
             lane = row % _J_LANES
+            w = 1.0 if weights is None else np.float64(weights[row])
             for j in range(d):
                 diff = np.float64(X[row, j]) - centers64[label, j]
-                j_lanes[lane, j] += diff * diff
+                j_lanes[lane, j] += diff * diff * w
         total = 0.0
         for lane in range(_J_LANES):
             for j in range(d):
@@ -423,12 +457,22 @@ def _inertia_tasks(task_lo, task_hi, bounds, X, centers64, labels, task_stats):
         task_stats[task] = total
 
 
-def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
-    """J of X for given labels, split into tasks like :func:`step` (same for any thread count)."""
+def inertia(
+    X: np.ndarray,
+    centers: np.ndarray,
+    labels: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> float:
+    """(Weighted) J of X for given labels, split into tasks like :func:`step`.
+
+    The same for any thread count.
+    """
     bounds = _task_bounds(X.shape[0], X.shape[1], _FUSED_BLOCK_ROWS)
     task_stats = np.empty(len(bounds) - 1)
     centers64 = centers.astype(np.float64)
-    _run_tasks(_inertia_tasks, bounds, X.shape[1], X, centers64, labels, task_stats)
+    _run_tasks(
+        _inertia_tasks, bounds, X.shape[1], X, centers64, labels, sample_weight, task_stats
+    )
     return float(_sum_in_order(task_stats))
 
 

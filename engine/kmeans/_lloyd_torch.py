@@ -52,7 +52,7 @@ class TorchStep:
         X: npt.NDArray[np.floating],
         centers: npt.NDArray[np.floating],
         labels_prev: npt.NDArray[np.int32] | None = None,
-        x_squared_norms: object = None,
+        sample_weight: npt.NDArray[np.floating] | None = None,
     ) -> StepResult:
         n_samples, n_features = self.X.shape
         n_clusters = centers.shape[0]
@@ -61,6 +61,11 @@ class TorchStep:
         first_t = torch.from_numpy(first.astype(np.int64)).to(self.device)  # (K',) their labels
         c_sq_norms = (C * C).sum(dim=1)  # (K',)
         C64 = C.double()
+        w = (
+            None
+            if sample_weight is None
+            else torch.from_numpy(np.asarray(sample_weight, dtype=np.float64)).to(self.device)
+        )  # (N,)
 
         labels = torch.empty(n_samples, dtype=torch.int64, device=self.device)
         sums = torch.zeros((n_clusters, n_features), dtype=torch.float64, device=self.device)
@@ -73,9 +78,19 @@ class TorchStep:
             label = first_t[nearest]  # (rows,) as the step reports it
             labels[start : start + rows] = label
             x64 = x.double()
-            inertia += ((x64 - C64[nearest]) ** 2).sum()
-            sums.index_add_(0, label, x64)
+            if w is None:
+                inertia += ((x64 - C64[nearest]) ** 2).sum()
+                sums.index_add_(0, label, x64)
+            else:
+                wx = w[start : start + rows]  # (rows,)
+                inertia += (wx * ((x64 - C64[nearest]) ** 2).sum(dim=1)).sum()
+                sums.index_add_(0, label, x64 * wx[:, None])
         counts = torch.bincount(labels, minlength=n_clusters)
+        if w is None:
+            weights = counts.double()
+        else:
+            weights = torch.zeros(n_clusters, dtype=torch.float64, device=self.device)
+            weights.index_add_(0, labels, w)
 
         if labels_prev is None:
             n_changed = n_samples
@@ -93,4 +108,5 @@ class TorchStep:
             counts.cpu().numpy().astype(np.int64),
             float(inertia),
             n_changed,
+            weights.cpu().numpy(),
         )

@@ -4,8 +4,10 @@
 ``KMeans.runs_`` holds one per ``n_init``): its :class:`SeedingStep` records say how
 k-means++ chose each starting centroid, its :class:`LloydIteration` records say what each
 iteration did (centroids before and after, J after each half-step, shifts, reassignments,
-empty clusters). Nothing of size N is stored per iteration: labels at any iteration are
-recomputed from that iteration's centroids by :meth:`KMeansRun.labels_at`.
+empty clusters). Nothing of size N is stored, so a pickled model stays small: labels at
+any iteration are recomputed from that iteration's centroids by
+:meth:`KMeansRun.labels_at`, and the probabilities k-means++ drew each centroid with from
+the centroids chosen before it by :meth:`KMeansRun.seeding_probabilities`.
 
 Examples
 --------
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from engine.kmeans import lloyd
 
@@ -45,17 +48,16 @@ class SeedingStep:
         Rows drawn with probability ∝ D² ("greedy" k-means++ tries several and keeps
         the one that lowers the potential most). Only ``chosen`` for step 0.
     potential : float
-        Σ D² after adding the chosen point: the J of the seeding so far.
-    probabilities : ndarray of shape (n_samples,) or None
-        D(x)² / Σ D² before this choice (uniform at step 0); None when not stored
-        for very large data - recompute with :meth:`KMeansRun.seeding_probabilities`.
+        Σ w D² after adding the chosen point: the J of the seeding so far.
+
+    The probability of every point at this step (N values) is not stored: it follows
+    from the centroids chosen before, see :meth:`KMeansRun.seeding_probabilities`.
     """
 
     step: int
     chosen: int
     candidates: npt.NDArray[np.intp]
     potential: float
-    probabilities: npt.NDArray[np.float64] | None
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class KMeansRun:
     Attributes
     ----------
     init : str
-        "k-means++", "random" or "array".
+        "k-means++", "random", "array" or "callable".
     init_centers : ndarray of shape (n_clusters, n_features)
     seeding : tuple of SeedingStep
         The k-means++ choices (empty for other inits).
@@ -159,14 +161,26 @@ class KMeansRun:
                 f"iteration={iteration} is outside 1..{len(self.iterations)} for this run."
             )
         centers = self.iterations[iteration - 1].centers_before
-        return lloyd.assign(np.ascontiguousarray(X, dtype=centers.dtype), centers)
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X, dtype=centers.dtype)
+        return lloyd.assign(X, centers.astype(X.dtype, copy=False))
 
-    def seeding_probabilities(self, X: npt.ArrayLike, step: int) -> npt.NDArray[np.float64]:
-        """D² probabilities k-means++ used to draw centroid ``step``: uniform at step 0."""
+    def seeding_probabilities(
+        self, X: npt.ArrayLike, step: int, sample_weight: npt.ArrayLike | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Probabilities k-means++ drew centroid ``step`` (0-based) with, one per row of X.
+
+        w(x) D(x)² / Σ w D², D the distance to the nearest centroid chosen before
+        (w = 1 without ``sample_weight``); at step 0, w / Σ w. Pass the X (and the
+        weights) the model was fitted on.
+        """
         X = np.asarray(X, dtype=np.float64)
+        w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
         if step == 0:
-            return np.full(len(X), 1.0 / len(X))
-        chosen = X[[s.chosen for s in self.seeding[:step]]]
-        d2 = lloyd.squared_distances(X, chosen).min(axis=1)
+            return w / w.sum()
+        d2 = np.full(len(X), np.inf)  # (N,) D² to the nearest centroid chosen so far
+        for s in self.seeding[:step]:
+            np.minimum(d2, ((X - X[s.chosen]) ** 2).sum(axis=1), out=d2)
+        d2 *= w
         total = d2.sum()
-        return d2 / total if total > 0 else np.full(len(X), 1.0 / len(X))
+        return d2 / total if total > 0 else w / w.sum()

@@ -14,8 +14,14 @@ block by block on every core, for data sets of millions of points
 a :class:`StepResult`; the estimator in :mod:`engine.kmeans.estimator` runs the fast one,
 hands its result to :func:`update_centers` and records both half-steps.
 
+Weighted K-means (``sample_weight``, one weight wᵢ ≥ 0 per point) minimises
+J = Σᵢ wᵢ ‖xᵢ − μ_label(i)‖²: a centroid moves to the weighted mean of its points. An
+integer weight counts a point that many times. Without weights every wᵢ is 1.
+
 All functions assume validated input: ``X`` is a C-contiguous float32/float64
-array of shape (n_samples, n_features) and ``centers`` has the same dtype.
+array of shape (n_samples, n_features) (or, for :func:`fast_step` and the helpers below
+it, a CSR matrix) and ``centers`` has the same dtype; ``sample_weight`` is None or an
+array (n_samples,) in X's dtype.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from engine.kmeans import _lloyd_numba
 
@@ -39,13 +46,16 @@ class StepResult:
     labels : ndarray of shape (n_samples,), int32
         Index of the nearest centroid of every point.
     sums : ndarray of shape (n_clusters, n_features)
-        Sum of the points assigned to each centroid (same dtype as X).
+        (Weighted) sum of the points assigned to each centroid (same dtype as X).
     counts : ndarray of shape (n_clusters,), int64
         Number of points assigned to each centroid.
     inertia : float
-        J after the assignment: Σ ‖x − μ_label(x)‖² against the centroids given.
+        J after the assignment: Σ w ‖x − μ_label(x)‖² against the centroids given.
     n_changed : int
         Points whose label differs from ``labels_prev`` (all of them on the first step).
+    weights : ndarray of shape (n_clusters,), float64
+        Σ sample_weight of the points assigned to each centroid (equal to ``counts``
+        without weights): the update half-step divides ``sums`` by it.
     """
 
     labels: npt.NDArray[np.int32]
@@ -53,6 +63,7 @@ class StepResult:
     counts: npt.NDArray[np.int64]
     inertia: float
     n_changed: int
+    weights: npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,11 @@ class UpdateResult:
     inertia : float
         J after the update: the same points against the new centroids.
     empty_clusters : tuple of int
-        Clusters the assignment left without a point.
+        Clusters the assignment left without a point (or without weight).
     relocated_to : tuple of int
         For each empty cluster, the row of the point its centroid moved onto (empty when
-        every point already sits on its centroid: there is nowhere useful to go).
+        every point already sits on its centroid: there is nowhere useful to go, and the
+        empty centroids move onto the heaviest cluster's centroid instead).
     """
 
     centers: Array
@@ -85,62 +97,82 @@ def reference_step(
     X: Array,
     centers: Array,
     labels_prev: npt.NDArray[np.int32] | None = None,
+    sample_weight: Array | None = None,
 ) -> StepResult:
     """The assignment pass written for reading: all distances at once, then a loop over clusters.
 
     Assignment half-step: every point joins its nearest centroid (the first one on ties).
     """
-    n_clusters = centers.shape[0]
-
-    # Assignment half-step: squared distance from every point to every centroid.
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     diff = X[:, np.newaxis, :] - centers[np.newaxis, :, :]  # (N, K, d)
     sq_dist = (diff**2).sum(axis=2)  # (N, K)
     labels = sq_dist.argmin(axis=1).astype(np.int32)  # (N,)
-    inertia = float(sq_dist[np.arange(len(X)), labels].sum(dtype=np.float64))
+    inertia = float(w @ sq_dist[np.arange(len(X)), labels])  # J = Σ w ‖x − μ‖²
 
-    # What the update half-step needs: the sum and the size of every cluster.
+    # What the update half-step needs: the weighted sum and the weight of every cluster.
     sums = np.zeros_like(centers)
-    counts = np.zeros(n_clusters, dtype=np.int64)
-    for k in range(n_clusters):
-        members = X[labels == k]
-        sums[k] = members.sum(axis=0)
-        counts[k] = len(members)
+    for k in range(len(centers)):
+        sums[k] = w[labels == k] @ X[labels == k]
+    weights = np.bincount(labels, weights=w, minlength=len(centers))  # (K,)
+    counts = np.bincount(labels, minlength=len(centers)).astype(np.int64)  # (K,)
 
     n_changed = len(X) if labels_prev is None else int((labels != labels_prev).sum())
-    return StepResult(labels, sums, counts, inertia, n_changed)
+    return StepResult(labels, sums, counts, inertia, n_changed, weights)
 
 
-def update_centers(X: Array, centers: Array, assigned: StepResult) -> UpdateResult:
-    """Update half-step: every centroid moves to the mean of the points that joined it.
+def update_centers(
+    X: Array, centers: Array, assigned: StepResult, sample_weight: Array | None = None
+) -> UpdateResult:
+    """Update half-step: every centroid moves to the weighted mean of the points that joined it.
 
-    A centroid no point joined moves onto the point farthest from its own centroid, which
-    leaves its cluster (scikit-learn's rule and order, ``_relocate_empty_clusters_dense``).
+    A centroid nobody joined moves onto the point farthest from its own centroid (or, when
+    every point sits on its centroid, onto the heaviest cluster's), as scikit-learn 1.9 does.
     """
-    labels, sums = assigned.labels, assigned.sums.copy()  # (N,), (K, d)
-    counts = assigned.counts.astype(X.dtype)  # (K,)
-    empty = np.flatnonzero(assigned.counts == 0)
+    labels, weights = assigned.labels, assigned.weights.copy()  # (N,), (K,) Σ w per cluster
+    new_centers = assigned.sums.copy()  # (K, d) weighted sums, divided by the weights below
+    empty = np.flatnonzero(weights == 0)
     far: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
     if len(empty):
         d2 = distances_to_own_centroid(X, centers, labels)  # (N,) each to its own centroid
         if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
             far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # sklearn's order
             for k, row in zip(empty, far, strict=True):
-                sums[labels[row]] -= X[row]
-                counts[labels[row]] -= 1
-                sums[k], counts[k] = X[row], 1
-    new_centers = sums.copy()
-    filled = counts > 0  # one still empty keeps sum 0: the mean of centred X, as in sklearn
-    new_centers[filled] /= counts[filled, np.newaxis]
+                w = 1.0 if sample_weight is None else float(sample_weight[row])
+                new_centers[labels[row]] -= _row(X, row) * w
+                weights[labels[row]] -= w
+                new_centers[k], weights[k] = _row(X, row) * w, w
+    new_centers = _average(new_centers, weights)  # means; an empty one joins the heaviest
     if len(far):  # relocated points sit alone on their new centroid (distance 0)
         moved = labels.copy()
         moved[far] = empty
-        inertia = inertia_of(X, new_centers, moved)
+        inertia = inertia_of(X, new_centers, moved, sample_weight)
     else:
-        # For each cluster Σ‖x − c‖² = Σ‖x − m‖² + n‖m − c‖² (m its mean, c the old centroid),
-        # so J falls by Σ n‖shift‖²: no pass over X.
+        # Per cluster Σ w‖x − c‖² = Σ w‖x − m‖² + W‖m − c‖² (m its weighted mean, W its
+        # weight, c the old centroid), so J falls by Σ W‖shift‖²: no pass over X.
         shift2 = ((new_centers - centers) ** 2).sum(axis=1)  # (K,)
-        inertia = max(assigned.inertia - float((assigned.counts * shift2).sum()), 0.0)
+        inertia = max(assigned.inertia - float((assigned.weights * shift2).sum()), 0.0)
     return UpdateResult(new_centers, inertia, tuple(map(int, empty)), tuple(map(int, far)))
+
+
+def _average(sums: Array, weights: npt.NDArray[np.float64]) -> Array:
+    """Weighted means; a cluster still empty goes onto the heaviest cluster, as in scikit-learn.
+
+    scikit-learn 1.9.1 (``_average_centers``) divides the clusters in index order and copies
+    the heaviest cluster's row into an empty one as it goes: an empty cluster numbered
+    *before* the heaviest gets its weighted sum, not yet divided; one numbered after gets
+    its mean. The engine does the same, so its runs stay equal to scikit-learn's.
+    """
+    means = sums.copy()  # (K, d)
+    means[weights > 0] /= weights[weights > 0, np.newaxis].astype(sums.dtype)
+    heaviest = int(np.argmax(weights))
+    for k in np.flatnonzero(weights == 0):
+        means[k] = sums[heaviest] if k < heaviest else means[heaviest]
+    return means
+
+
+def _row(X, row: int) -> Array:
+    """Row ``row`` of X as a 1-D dense array (X may be CSR)."""
+    return X[[row]].toarray()[0] if sp.issparse(X) else X[row]
 
 
 # ----------------------------------------------------------------------------- the fast pass
@@ -150,7 +182,7 @@ def fast_step(
     X: Array,
     centers: Array,
     labels_prev: npt.NDArray[np.int32] | None = None,
-    x_squared_norms: Array | None = None,
+    sample_weight: Array | None = None,
 ) -> StepResult:
     """The same pass, compiled: one pass over the data on every core, in bounded memory.
 
@@ -158,17 +190,49 @@ def fast_step(
     every centroid), the rule scikit-learn's Lloyd kernel uses, so both choose the same
     centroid but where rounding decides between two nearly equidistant ones; of
     identical centroids the first wins (:func:`distinct_centers`). J is then
-    Σ ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
-    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`;
-    ``x_squared_norms`` is accepted for a common signature and unused. ``labels_prev``,
-    when given, is overwritten with the new labels: a run then holds one array of N
-    labels instead of two.
+    Σ w ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
+    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`.
+    ``labels_prev``, when given, is overwritten with the new labels: a run then holds
+    one array of N labels instead of two.
     """
+    if sp.issparse(X):
+        return _csr_step_by_blocks(X, centers, labels_prev, sample_weight)
     distinct, first = distinct_centers(centers)
-    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
-        X, centers, distinct, first, labels_prev
+    labels, sums, weights, counts, inertia, n_changed = _lloyd_numba.step(
+        X, centers, distinct, first, labels_prev, sample_weight
     )
-    return StepResult(labels, sums, counts, inertia, n_changed)
+    return StepResult(labels, sums, counts, inertia, n_changed, weights)
+
+
+# Rows of a CSR matrix made dense at a time by the stop-gap CSR step below.
+_CSR_BLOCK_ROWS = 4096
+
+
+def _csr_step_by_blocks(X, centers, labels_prev, sample_weight) -> StepResult:
+    """Stop-gap CSR step until the compiled CSR kernel lands: the dense kernel on row blocks.
+
+    Only ``_CSR_BLOCK_ROWS`` rows are ever dense at once, so memory stays bounded; the
+    blocks are fixed by N, so the result does not depend on the number of threads.
+    """
+    n_samples = X.shape[0]
+    labels = np.empty(n_samples, dtype=np.int32) if labels_prev is None else labels_prev
+    sums = np.zeros(centers.shape, dtype=np.float64)
+    weights = np.zeros(centers.shape[0])
+    counts = np.zeros(centers.shape[0], dtype=np.int64)
+    inertia, n_changed = 0.0, 0
+    for start in range(0, n_samples, _CSR_BLOCK_ROWS):
+        stop = min(start + _CSR_BLOCK_ROWS, n_samples)
+        block = np.ascontiguousarray(X[start:stop].toarray())
+        w = None if sample_weight is None else sample_weight[start:stop]
+        prev = None if labels_prev is None else labels[start:stop]
+        part = fast_step(block, centers, prev, w)
+        labels[start:stop] = part.labels
+        sums += part.sums
+        weights += part.weights
+        counts += part.counts
+        inertia += part.inertia
+        n_changed += part.n_changed
+    return StepResult(labels, sums.astype(X.dtype), counts, inertia, n_changed, weights)
 
 
 def assign(
@@ -178,6 +242,8 @@ def assign(
 
     With ``out`` (int32, one per row) the labels are written there instead of a new array.
     """
+    if sp.issparse(X):
+        return fast_step(X, centers, out).labels
     distinct, first = distinct_centers(centers)
     return _lloyd_numba.step(X, centers, distinct, first, out)[0]
 
@@ -210,16 +276,42 @@ def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:
     return ((X64[:, np.newaxis, :] - C64[np.newaxis, :, :]) ** 2).sum(axis=2)
 
 
-def inertia_of(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> float:
-    """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
+def inertia_of(
+    X: Array,
+    centers: Array,
+    labels: npt.NDArray[np.integer],
+    sample_weight: Array | None = None,
+) -> float:
+    """J for given labels: Σ w ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
-    return _lloyd_numba.inertia(X, centers, np.asarray(labels))
+    if sp.issparse(X):
+        return float(
+            sum(_lloyd_numba.inertia(block, centers, labels[a:b], _part(sample_weight, a, b))
+                for a, b, block in _csr_blocks(X))
+        )  # fmt: skip
+    return _lloyd_numba.inertia(X, centers, np.asarray(labels), sample_weight)
 
 
 def distances_to_own_centroid(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> Array:
     """‖x − centers[label(x)]‖² for every row, in X's dtype, with no (N, d) temporary."""
     centers = np.ascontiguousarray(centers, dtype=np.float64)
+    if sp.issparse(X):
+        return np.concatenate([
+            _lloyd_numba.distances_to_own_centroid(block, centers, labels[a:b])
+            for a, b, block in _csr_blocks(X)
+        ])  # fmt: skip
     return _lloyd_numba.distances_to_own_centroid(X, centers, np.asarray(labels))
+
+
+def _csr_blocks(X):
+    """(start, stop, dense rows) of a CSR matrix, ``_CSR_BLOCK_ROWS`` at a time (stop-gap)."""
+    for start in range(0, X.shape[0], _CSR_BLOCK_ROWS):
+        stop = min(start + _CSR_BLOCK_ROWS, X.shape[0])
+        yield start, stop, np.ascontiguousarray(X[start:stop].toarray())
+
+
+def _part(sample_weight, start: int, stop: int):
+    return None if sample_weight is None else sample_weight[start:stop]
 
 
 def cluster_sizes(labels: npt.NDArray[np.integer], n_clusters: int) -> npt.NDArray[np.int64]:

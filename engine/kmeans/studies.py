@@ -117,7 +117,7 @@ def restart_study(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 km = KMeans(
-                    n_clusters=n_clusters, init=init, max_iter=max_iter, tol=tol,
+                    n_clusters=n_clusters, init=init, n_init=1, max_iter=max_iter, tol=tol,
                     random_state=seed,
                 ).fit(Xs)
             rows.append(
