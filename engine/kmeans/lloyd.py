@@ -46,6 +46,14 @@ class StepResult:
         J after the assignment: Σ ‖x − μ_label(x)‖² against the centroids given.
     n_changed : int
         Points whose label differs from ``labels_prev`` (all of them on the first step).
+    weights : ndarray of shape (n_clusters,), float64, or None
+        Σ sample_weight per cluster (== counts when unweighted); None from the dense
+        Lloyd kernels until they take weights (the contract gives this field to wip-sklearn).
+    n_distances : int or None
+        Point–centroid distances the assignment computed (Elkan's step); None for Lloyd,
+        which computes all N·K.
+    n_skipped : int or None
+        N·K − n_distances: the distances Elkan's bounds proved unnecessary; None for Lloyd.
     """
 
     labels: npt.NDArray[np.int32]
@@ -53,6 +61,9 @@ class StepResult:
     counts: npt.NDArray[np.int64]
     inertia: float
     n_changed: int
+    weights: npt.NDArray[np.float64] | None = None
+    n_distances: int | None = None
+    n_skipped: int | None = None
 
 
 @dataclass(frozen=True)
