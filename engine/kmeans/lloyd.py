@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse
 
-from engine.kmeans import _lloyd_numba
+from engine.kmeans import _lloyd_numba, _sparse_numba
 
 Array = npt.NDArray[np.floating]
 
@@ -161,7 +162,7 @@ def fast_step(
     X: Array,
     centers: Array,
     labels_prev: npt.NDArray[np.int32] | None = None,
-    x_squared_norms: Array | None = None,
+    sample_weight: Array | None = None,
 ) -> StepResult:
     """The same pass, compiled: one pass over the data on every core, in bounded memory.
 
@@ -170,12 +171,17 @@ def fast_step(
     centroid but where rounding decides between two nearly equidistant ones; of
     identical centroids the first wins (:func:`distinct_centers`). J is then
     Σ ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
-    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`;
-    ``x_squared_norms`` is accepted for a common signature and unused. ``labels_prev``,
-    when given, is overwritten with the new labels: a run then holds one array of N
-    labels instead of two.
+    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`
+    (:mod:`engine.kmeans._sparse_numba` for a scipy.sparse X, never densified).
+    ``labels_prev``, when given, is overwritten with the new labels: a run then holds one
+    array of N labels instead of two.
     """
     distinct, first = distinct_centers(centers)
+    if scipy.sparse.issparse(X):  # CSR: the same step over each row's stored values
+        out = _sparse_numba.step(X, centers, distinct, first, labels_prev, sample_weight)
+        return StepResult(*out[:5], weights=out[5])
+    if sample_weight is not None:  # the weighted dense kernel is wip-sklearn's (issue 12)
+        raise NotImplementedError("sample_weight with dense X: not in this branch yet")
     labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
         X, centers, distinct, first, labels_prev
     )
