@@ -16,7 +16,7 @@ import pytest
 from sklearn.cluster import KMeans as SKKMeans
 
 from engine.kmeans import KMeans, _lloyd_numba, estimator, lloyd
-from engine.kmeans.elkan import ElkanStep
+from engine.kmeans.elkan import ElkanStep, elkan_counts
 
 DTYPES = [np.float32, np.float64]
 # (n_samples, n_features, n_clusters): one point, fewer points than a block, many tasks.
@@ -291,3 +291,33 @@ def test_a_fit_through_elkan_equals_sklearns_elkan_and_our_lloyd(
     np.testing.assert_allclose(ours.cluster_centers_, lloyd_fit.cluster_centers_, rtol=1e-13)
     assert ours.n_iter_ == lloyd_fit.n_iter_
     assert ours.inertia_ == pytest.approx(sk.inertia_, rel=1e-10)
+
+
+# ----------------------------------------------------------------------------- the history
+
+
+def test_the_history_records_elkan_s_counts_and_none_for_lloyd(monkeypatch):
+    X, _ = _problem((2000, 2, 6), np.float64, seed=8)
+    lloyd_run = KMeans(n_clusters=6, init="random", random_state=1).fit(X).history_
+    assert all(it.n_distances is None and it.n_skipped is None for it in lloyd_run.iterations)
+    monkeypatch.setattr(estimator, "_step_for_device", lambda device, X: ElkanStep(X))
+    elkan_run = KMeans(n_clusters=6, init="random", random_state=1).fit(X).history_
+    assert len(elkan_run.iterations) == len(lloyd_run.iterations)
+    for it in elkan_run.iterations:
+        assert it.n_distances + it.n_skipped == len(X) * 6
+        assert 0 < it.n_distances <= len(X) * 6
+    assert elkan_run.iterations[-1].n_skipped > elkan_run.iterations[0].n_skipped
+
+
+def test_elkan_counts_replays_a_lloyd_run_as_an_elkan_fit_records_it(monkeypatch):
+    X, _ = _problem((2000, 5, 7), np.float64, seed=9)
+    lloyd_run = KMeans(n_clusters=7, init="random", random_state=2).fit(X).history_
+    replayed = elkan_counts(X, lloyd_run)
+    monkeypatch.setattr(estimator, "_step_for_device", lambda device, X: ElkanStep(X))
+    elkan_run = KMeans(n_clusters=7, init="random", random_state=2).fit(X).history_
+    recorded = elkan_counts(X, elkan_run)
+    assert (replayed.n_samples, replayed.n_clusters) == (recorded.n_samples, 7) == (2000, 7)
+    np.testing.assert_array_equal(replayed.n_distances, recorded.n_distances)
+    np.testing.assert_array_equal(replayed.n_skipped, recorded.n_skipped)
+    np.testing.assert_allclose(replayed.skipped_share, replayed.n_skipped / (2000 * 7))
+    assert replayed.lloyd_distances == 14_000

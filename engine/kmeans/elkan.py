@@ -47,14 +47,17 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial.distance import cdist
 
 from engine.kmeans import _elkan_numba
+from engine.kmeans.history import KMeansRun
 from engine.kmeans.lloyd import StepResult
 
-__all__ = ["ElkanStep"]
+__all__ = ["ElkanCounts", "ElkanStep", "elkan_counts"]
 
 Array = npt.NDArray[np.floating]
 
@@ -146,3 +149,66 @@ def _first_of_identical(centers: Array) -> npt.NDArray[np.int32]:
     for k, row in enumerate(centers + 0.0):  # + 0.0: -0.0 and 0.0 are the same coordinate
         first[k] = seen.setdefault(row.tobytes(), k)
     return first
+
+
+# ----------------------------------------------------------------------------- what it saved
+
+
+@dataclass(frozen=True)
+class ElkanCounts:
+    """Point–centroid distances per iteration: Elkan's against Lloyd's N·K.
+
+    Attributes
+    ----------
+    n_samples, n_clusters : int
+        N and K: Lloyd's assignment computes N·K distances every iteration.
+    n_distances : ndarray of shape (n_iter,), int64
+        Distances Elkan's assignment computed in each iteration.
+    n_skipped : ndarray of shape (n_iter,), int64
+        Distances its bounds let it skip (N·K − n_distances).
+    """
+
+    n_samples: int
+    n_clusters: int
+    n_distances: npt.NDArray[np.int64]
+    n_skipped: npt.NDArray[np.int64]
+
+    @property
+    def lloyd_distances(self) -> int:
+        """N·K, what Lloyd's assignment computes every iteration."""
+        return self.n_samples * self.n_clusters
+
+    @property
+    def skipped_share(self) -> npt.NDArray[np.float64]:
+        """Share of Lloyd's N·K that Elkan skipped, per iteration (0 to 1)."""
+        return self.n_skipped / self.lloyd_distances
+
+
+def elkan_counts(X: npt.ArrayLike, run: KMeansRun) -> ElkanCounts:
+    """How many distances Elkan's step needs for each iteration of a recorded run.
+
+    Elkan's labels are Lloyd's, so a run of either visits the same centroids; a run that
+    recorded its counts (fitted with Elkan's step) gives them back, any other is replayed
+    here through :class:`ElkanStep` from its recorded centroids (one pass per iteration).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data the run was fitted on.
+    run : KMeansRun
+        A fit's ``history_`` (or one of its ``runs_``).
+    """
+    its = run.iterations
+    n_clusters = run.centers.shape[0]
+    if its and all(it.n_distances is not None for it in its):
+        n_samples = (its[0].n_distances + its[0].n_skipped) // n_clusters
+        done = np.array([it.n_distances for it in its], dtype=np.int64)
+    else:
+        X = np.ascontiguousarray(X, dtype=run.centers.dtype)  # (N, d)
+        n_samples, step, labels, done_list = len(X), ElkanStep(X), None, []
+        for it in its:
+            assigned = step(X, np.ascontiguousarray(it.centers_before, dtype=X.dtype), labels)
+            labels = assigned.labels
+            done_list.append(assigned.n_distances)
+        done = np.array(done_list, dtype=np.int64)
+    return ElkanCounts(n_samples, n_clusters, done, n_samples * n_clusters - done)

@@ -277,6 +277,8 @@ def _kmeans_single_lloyd(
                 counts=assigned.counts,
                 empty_clusters=updated.empty_clusters,
                 relocated_to=updated.relocated_to,
+                n_distances=getattr(assigned, "n_distances", None),
+                n_skipped=getattr(assigned, "n_skipped", None),
             )
         )
         converged_labels = labels is not None and assigned.n_changed == 0
