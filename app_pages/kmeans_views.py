@@ -35,6 +35,9 @@ PLANE_ASPECT = 1.5
 STORY_HEIGHT = 440
 """Height of the story's two charts: both fit on the first screen at 1440×900."""
 
+ELKAN_HEIGHT = 400
+"""Height of the Elkan tab's two charts: below the tabs, both within 900 px."""
+
 ROUNDING = 1e-9
 """ΔJ smaller than this × J is rounding, shown as 0 (J is a sum of n float64 terms)."""
 
@@ -394,8 +397,21 @@ def elkan_cases(k: int) -> dict[str, kmeans.ElkanCounts]:
 
 
 def elkan_tab(res: Results) -> None:
-    """Distances Elkan's bounds skip, per iteration, beside Lloyd's N·K."""
+    """Distances Elkan's bounds skip, per iteration, beside Lloyd's N·K (charts first: the
+    point of the tab fits the first screen at 1440×900)."""
     counts = elkan_counts(res.fit_key, res.data.X, res.run)
+    left, right = st.columns([3, 2], gap="small")
+    show_figure(charts.elkan_figure(counts, height=ELKAN_HEIGHT), key="kmeans_elkan_chart",
+                container=left)
+    show_figure(charts.elkan_share_figure(elkan_cases(res.k), height=ELKAN_HEIGHT,
+                                          title=f"Share skipped on two data sets, K = {res.k}"),
+                key="kmeans_elkan_cases_chart", container=right)
+    total = int(counts.n_distances.sum())
+    lloyd_total = counts.lloyd_distances * len(counts.n_distances)
+    c = st.columns(3)
+    c[0].metric("Lloyd: distances", f"{lloyd_total:,}", help="N·K per iteration")
+    c[1].metric("Elkan: distances", f"{total:,}", help="The same clusters, the same iterations")
+    c[2].metric("Skipped by the bounds", f"{1 - total / lloyd_total:.0%}")
     st.markdown(
         "**Elkan's algorithm** gives exactly Lloyd's clusters with fewer distances. Lloyd's "
         "assignment measures every point against every centroid, N·K distances per "
@@ -403,18 +419,6 @@ def elkan_tab(res: Results) -> None:
         "centroid and a lower bound on the distance to each other one: when the triangle "
         "inequality proves that no other centroid can be nearer, those distances are skipped."
     )
-    total = int(counts.n_distances.sum())
-    lloyd_total = counts.lloyd_distances * len(counts.n_distances)
-    c = st.columns(3)
-    c[0].metric("Lloyd: distances", f"{lloyd_total:,}", help="N·K per iteration")
-    c[1].metric("Elkan: distances", f"{total:,}")
-    c[2].metric("Skipped by the bounds", f"{1 - total / lloyd_total:.0%}")
-    left, right = st.columns([3, 2], gap="small")
-    show_figure(charts.elkan_figure(counts, height=STORY_HEIGHT), key="kmeans_elkan_chart",
-                container=left)
-    show_figure(charts.elkan_share_figure(elkan_cases(res.k), height=STORY_HEIGHT,
-                                          title=f"Two data sets, K = {res.k}"),
-                key="kmeans_elkan_cases_chart", container=right)
     st.caption(
         "Right: the default blobs are well separated, so from the second iteration the bounds "
         "rule out most centroids for most points. In uniform noise in 50 dimensions every "

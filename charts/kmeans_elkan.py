@@ -26,7 +26,7 @@ SHARE_COLOURS = ("#4f46e5", "#dc2626", "#16a34a", "#f59e0b")
 def elkan_figure(
     counts: ElkanCounts, *, title: str = "Distances computed per iteration", height: int = 420
 ) -> go.Figure:
-    """Per iteration: Lloyd's N·K distances beside the ones Elkan computed, share skipped on top.
+    """Per iteration: Lloyd's N·K distances beside the ones Elkan computed, % skipped on top.
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ def elkan_figure(
     -------
     go.Figure
         Two bar traces, "Lloyd: N·K" and "Elkan: computed", one bar per iteration; the
-        Elkan bars carry the share of N·K skipped as their text.
+        Elkan bars carry the share of N·K skipped as their text ("75%").
     """
     t = np.arange(1, len(counts.n_distances) + 1)
     lloyd = np.full(len(t), counts.lloyd_distances)
@@ -52,15 +52,15 @@ def elkan_figure(
         go.Bar(
             x=t, y=counts.n_distances, name="Elkan: computed",
             marker={"color": ELKAN_COLOUR},
-            text=[f"{s:.0%} skipped" for s in share], textposition="outside",
-            textfont={"color": DARK}, customdata=share * 100,
+            text=[f"{s:.0%}" for s in share], textposition="outside", cliponaxis=False,
+            constraintext="none", textfont={"color": DARK}, customdata=share * 100,
             hovertemplate="iteration %{x}<br>Elkan computes %{y:,} distances"
                           "<br>%{customdata:.1f} % of N·K skipped<extra></extra>",
         ),
     ])  # fmt: skip
     total = counts.n_skipped.sum() / (counts.lloyd_distances * max(len(t), 1))
-    notes = [f"N = {counts.n_samples:,} points × K = {counts.n_clusters} centroids; "
-             f"over the whole run Elkan skipped {total:.0%} of Lloyd's distances."]
+    notes = [f"N = {counts.n_samples:,} points × K = {counts.n_clusters} centroids. Over the "
+             f"bars: the share Elkan skipped ({total:.0%} over the run)."]
     titled(fig, title, notes, height=height, bottom=60)
     fig.update_layout(barmode="group", bargap=0.25,
                       legend={"orientation": "h", "x": 0, "y": -0.18})
