@@ -16,7 +16,7 @@ import pytest
 from sklearn.cluster import KMeans as SKKMeans
 
 from engine.kmeans import KMeans, _lloyd_numba, estimator, lloyd
-from engine.kmeans.elkan import ElkanStep, elkan_counts
+from engine.kmeans.elkan import ElkanStep, elkan_counts, reference_elkan_step
 
 DTYPES = [np.float32, np.float64]
 # (n_samples, n_features, n_clusters): one point, fewer points than a block, many tasks.
@@ -173,6 +173,22 @@ def test_bounds_start_afresh_when_the_labels_are_not_the_last_call_s():
     assert again.n_changed == 0
     # Afresh: the first pass computes at least one distance per point.
     assert again.n_distances >= len(X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("shape", [(1, 2, 1), (60, 1, 3), (300, 3, 6)], ids=_ids)
+def test_the_readable_elkan_step_computes_what_the_compiled_one_does(shape, dtype):
+    X, centers = _problem(shape, dtype, seed=11)
+    centers[-1] = centers[0]  # a duplicate centroid: it must get no point in either
+    step, labels, bounds = ElkanStep(X), None, None
+    for _ in range(5):
+        fast = step(X, centers, labels)
+        readable, bounds = reference_elkan_step(X, centers, bounds)
+        _assert_same_step(fast, readable, dtype)
+        assert (fast.n_distances, fast.n_skipped) == (readable.n_distances, readable.n_skipped)
+        np.testing.assert_array_equal(readable.labels, lloyd.reference_step(X, centers).labels)
+        labels = fast.labels
+        centers = lloyd.update_centers(X, centers, readable).centers
 
 
 # ----------------------------------------------------------------------------- skip counts

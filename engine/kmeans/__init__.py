@@ -7,7 +7,8 @@ One module per job, read in this order:
   read, side by side, and the compiled pass the estimator runs (``_lloyd_numba``, and
   ``_lloyd_torch`` on a GPU; ``_sparse_numba`` for CSR input);
 - :mod:`~engine.kmeans.elkan` - Elkan's step: Lloyd's labels with most distances skipped
-  by triangle-inequality bounds (:class:`ElkanStep`, compiled in ``_elkan_numba``), and
+  by triangle-inequality bounds (:func:`reference_elkan_step` to read, :class:`ElkanStep`
+  compiled in ``_elkan_numba`` to run), and
   how many it skipped per iteration (:func:`elkan_counts`);
 - :mod:`~engine.kmeans.estimator` - :class:`KMeans`, scikit-learn's interface around the
   loop, seeded by ``_seeding`` (k-means++, recorded);
@@ -21,7 +22,13 @@ Pure computation; imports only itself, :mod:`engine.data` and ``engine._*`` help
 >>> from engine.kmeans import KMeans
 """
 
-from engine.kmeans.elkan import ElkanCounts, ElkanStep, elkan_counts
+from engine.kmeans.elkan import (
+    ElkanBounds,
+    ElkanCounts,
+    ElkanStep,
+    elkan_counts,
+    reference_elkan_step,
+)
 from engine.kmeans.estimator import KMeans
 from engine.kmeans.history import KMeansRun, LloydIteration, SeedingStep
 from engine.kmeans.lloyd import StepResult, UpdateResult, reference_step, update_centers
@@ -57,6 +64,7 @@ __all__ = [
     "DISPLAY_MAX_POINTS",
     "STUDY_MAX_POINTS",
     "CrossCheck",
+    "ElkanBounds",
     "ElkanCounts",
     "ElkanStep",
     "HalfStep",
@@ -83,6 +91,7 @@ __all__ = [
     "make_plane_view",
     "padded_range",
     "plane_ranges",
+    "reference_elkan_step",
     "reference_step",
     "restart_study",
     "update_centers",

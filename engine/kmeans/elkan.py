@@ -22,7 +22,8 @@ Between iterations the centroids move, and the bounds move with them: a centroid
 shifts by δ_j changes any distance to it by at most δ_j, so u(x) += δ_label and
 l(x, j) −= δ_j keep them valid without looking at a single point.
 
-:class:`ElkanStep` keeps the bounds from one call to the next and returns what
+:func:`reference_elkan_step` is that text turned into a loop over the points, to read
+first. :class:`ElkanStep` keeps the bounds from one call to the next and returns what
 :func:`engine.kmeans.lloyd.fast_step` returns, plus how many point–centroid distances it
 computed (``n_distances``) and how many the bounds let it skip (``n_skipped``, out of
 Lloyd's N·K). The labels are Lloyd's: the nearest centroid, the first of equally near
@@ -57,9 +58,124 @@ from engine.kmeans import _elkan_numba
 from engine.kmeans.history import KMeansRun
 from engine.kmeans.lloyd import StepResult
 
-__all__ = ["ElkanCounts", "ElkanStep", "elkan_counts"]
+__all__ = ["ElkanBounds", "ElkanCounts", "ElkanStep", "elkan_counts", "reference_elkan_step"]
 
 Array = npt.NDArray[np.floating]
+
+
+# ----------------------------------------------------------------------------- to read
+
+
+@dataclass
+class ElkanBounds:
+    """What Elkan's step carries from one iteration to the next (mutable: updated in place).
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,), int32
+    upper : ndarray of shape (n_samples,), float64
+        u(x) ≥ d(x, c_label(x)).
+    lower : ndarray of shape (n_samples, n_clusters), float64
+        l(x, j) ≤ d(x, c_j).
+    centers : ndarray of shape (n_clusters, n_features), float64
+        The centroids the bounds refer to.
+    """
+
+    labels: npt.NDArray[np.int32]
+    upper: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    centers: npt.NDArray[np.float64]
+
+
+def reference_elkan_step(
+    X: Array, centers: Array, bounds: ElkanBounds | None = None
+) -> tuple[StepResult, ElkanBounds]:
+    """Elkan's assignment written for reading, one point at a time (slow: for small data).
+
+    :class:`ElkanStep` computes the same, compiled. With ``bounds`` from the previous call
+    the bounds are moved with the centroids and reused; without, they are built afresh.
+    Returns the step's result (labels, sums, counts, J, distance counts) and the bounds.
+    """
+    X64, C = np.asarray(X, dtype=np.float64), np.asarray(centers, dtype=np.float64)
+    n_samples, n_clusters = len(X64), len(C)
+    first_of = _first_of_identical(centers)  # identical centroids: only the first takes points
+    half = cdist(C, C) / 2  # (K, K) ½ d(c_a, c_b)
+    s_half = [min((half[a, b] for b in range(n_clusters) if b != a and first_of[b] == b),
+                  default=np.inf) for a in range(n_clusters)]  # fmt: skip
+
+    def distance(i: int, j: int) -> float:
+        return float(np.sqrt(((X64[i] - C[j]) ** 2).sum()))
+
+    fresh = bounds is None
+    if fresh:
+        bounds = ElkanBounds(np.zeros(n_samples, np.int32), np.zeros(n_samples),
+                             np.zeros((n_samples, n_clusters)), C)  # fmt: skip
+        shift = np.zeros(n_clusters)
+    else:
+        shift = np.sqrt(((C - bounds.centers) ** 2).sum(axis=1))  # (K,) how far each moved
+    labels_before = bounds.labels.copy()
+    n_distances = 0
+    for i in range(n_samples):
+        if fresh:  # scan in order; the half-distances to the best so far skip some centroids
+            label, u = 0, distance(i, 0)
+            bounds.lower[i, 0] = u
+            n_distances += 1
+            for j in range(1, n_clusters):
+                if first_of[j] == j and u > half[label, j]:
+                    bounds.lower[i, j] = d = distance(i, j)
+                    n_distances += 1
+                    if d < u:
+                        label, u = j, d
+        else:
+            # The centroids moved by `shift`: the bounds loosen by as much, and stay true.
+            u = bounds.upper[i] + shift[bounds.labels[i]]
+            bounds.lower[i] = np.maximum(bounds.lower[i] - shift, 0.0)
+            label, tight = first_of[bounds.labels[i]], False
+            if u >= s_half[label]:  # else no centroid can be nearer: nothing to compute
+                for j in range(n_clusters):
+                    if j == label or first_of[j] != j:
+                        continue
+                    if _rules_out(j, label, u, bounds.lower[i, j], half[label, j]):
+                        continue
+                    if not tight:  # make u exact, then ask the bounds again
+                        u, tight = distance(i, label), True
+                        bounds.lower[i, label] = u
+                        n_distances += 1
+                        if _rules_out(j, label, u, bounds.lower[i, j], half[label, j]):
+                            continue
+                    bounds.lower[i, j] = d = distance(i, j)
+                    n_distances += 1
+                    if d < u or (d == u and j < label):  # the first of equals wins
+                        label, u = j, d
+        bounds.labels[i] = label
+        bounds.upper[i] = bounds.lower[i, label] = distance(i, label)
+    bounds.centers = C
+
+    labels = bounds.labels.copy()
+    counts = np.bincount(labels, minlength=n_clusters).astype(np.int64)
+    sums = np.zeros((n_clusters, X64.shape[1]))
+    np.add.at(sums, labels, X64)
+    result = StepResult(
+        labels=labels,
+        sums=sums.astype(X.dtype),
+        counts=counts,
+        inertia=float((bounds.upper**2).sum()),
+        n_changed=n_samples if fresh else int((labels != labels_before).sum()),
+        weights=counts.astype(np.float64),
+        n_distances=n_distances,
+        n_skipped=n_samples * n_clusters - n_distances,
+    )
+    return result, bounds
+
+
+def _rules_out(j: int, label: int, u: float, lower_ij: float, half_lj: float) -> bool:
+    """Rules 1 and 2: c_j is no nearer than u. Below ``label`` only strictly (ties go first)."""
+    if j < label:
+        return u < lower_ij or u < half_lj
+    return u <= lower_ij or u <= half_lj
+
+
+# ----------------------------------------------------------------------------- to run
 
 
 class ElkanStep:
