@@ -8,8 +8,7 @@ One module per job, read in this order:
   ``_lloyd_torch`` on a GPU; ``_sparse_numba`` for CSR input);
 - :mod:`~engine.kmeans.elkan` - Elkan's step: Lloyd's labels with most distances skipped
   by triangle-inequality bounds (:func:`reference_elkan_step` to read, :class:`ElkanStep`
-  compiled in ``_elkan_numba`` to run), and
-  how many it skipped per iteration (:func:`elkan_counts`);
+  compiled in ``_elkan_numba`` to run), and how many it skipped (:func:`elkan_counts`);
 - :mod:`~engine.kmeans.estimator` - :class:`KMeans`, scikit-learn's interface around the
   loop, seeded by ``_seeding`` (k-means++, recorded);
 - :mod:`~engine.kmeans.history` - what a fit records (:class:`KMeansRun`);
