@@ -133,6 +133,23 @@ def test_weighted_elkan_gives_weighted_sums_weights_and_j(dtype):
         centers = _means(fast.sums, fast.weights, centers)
 
 
+def test_weights_given_per_call_take_the_place_of_the_constructor_s():
+    X, centers = _problem((500, 2, 4), np.float64, seed=12)
+    w = np.random.default_rng(12).uniform(0.5, 2.0, size=len(X))
+    per_call = ElkanStep(X)(X, centers, None, sample_weight=w)
+    built_in = ElkanStep(X, sample_weight=w)(X, centers)
+    unweighted = ElkanStep(X)(X, centers)
+    np.testing.assert_array_equal(per_call.weights, built_in.weights)
+    assert per_call.inertia == built_in.inertia != unweighted.inertia
+    np.testing.assert_array_equal(unweighted.weights, unweighted.counts)
+
+
+def test_lloyd_s_step_reports_no_distance_counts():
+    X, centers = _problem((100, 2, 3), np.float64)
+    fast = lloyd.fast_step(X, centers)
+    assert fast.n_distances is None and fast.n_skipped is None
+
+
 def test_integer_weights_equal_repeated_rows():
     X, centers = _problem((400, 2, 5), np.float64, seed=7)
     reps = np.random.default_rng(7).integers(1, 4, size=len(X))
