@@ -31,6 +31,17 @@ them; progress and warnings go to stderr.
     .venv/bin/python bench/kmeans.py --cases "" --plot assets/kmeans_sweep.svg   # sweep only
     .venv/bin/python bench/kmeans.py --one-thread    # one thread each, timed by CPU time
 
+``--elkan`` times the engine's Elkan step (:class:`engine.kmeans.ElkanStep`) against
+scikit-learn's ``algorithm="elkan"`` instead, on cases e (1,000,000 × 2, K=8) and f
+(100,000 × 16, K=32) unless ``--cases`` says otherwise; the engine's fit keeps its history
+and records Elkan's distance counts. ``--sparse`` fits a 1,000,000 × 1,000 CSR matrix at
+0.1 % density (one stored value per row, float32) with up to 20 Lloyd steps through
+:func:`engine.kmeans.lloyd.fast_step` and with scikit-learn, each in its own process, and
+reports the time and the peak memory each fit adds beside the size of X as CSR and dense.
+
+    .venv/bin/python bench/kmeans.py --elkan --no-sweep --repeats 5
+    .venv/bin/python bench/kmeans.py --sparse --cases "" --no-sweep
+
 ``--one-thread`` is the comparison a shared machine disturbs least: each library on one
 thread, timed by the CPU time the process used rather than by the clock. It leaves out
 how well each spreads over the cores, so it complements the default table, never replaces it.
@@ -81,7 +92,11 @@ CASES = {
     "b": Shape(100_000, 64, 64),
     "c": Shape(300_000, 16, 20),
     "d": Shape(10_000_000, 2, 8),
+    "e": Shape(1_000_000, 2, 8),  # Elkan's cases (--elkan): the issue's targets
+    "f": Shape(100_000, 16, 32),
 }
+ELKAN_CASES = "ef"
+SPARSE = (1_000_000, 1_000, 8)  # N, d, K of the --sparse case: one stored value per row
 SWEEP_VALUES = 4_000_000  # N·d of every sweep point
 SWEEP_FEATURES = (2, 4, 8, 16, 32, 64, 128)
 SWEEP_CLUSTERS = 16
@@ -109,16 +124,27 @@ def make_data(n_samples: int, n_features: int, n_clusters: int, seed: int = 0):
     return X, init
 
 
+ALGORITHM = "lloyd"  # "elkan" in a child started with --elkan
+
+
 def fit_engine(X, init):
     from engine.kmeans import KMeans
 
+    if ALGORITHM == "elkan":
+        # Elkan's step in the estimator's loop. Until the estimator takes algorithm="elkan"
+        # (wip-sklearn, issue 12), it is swapped in where the estimator picks its step.
+        from engine.kmeans import ElkanStep, estimator
+
+        estimator._step_for_device = lambda device, X: ElkanStep(X)
     return KMeans(len(init), init=init, n_init=1, max_iter=N_ITER, tol=0).fit(X)
 
 
 def fit_sklearn(X, init):
     from sklearn.cluster import KMeans
 
-    return KMeans(len(init), init=init, n_init=1, max_iter=N_ITER, tol=0, algorithm="lloyd").fit(X)
+    return KMeans(
+        len(init), init=init, n_init=1, max_iter=N_ITER, tol=0, algorithm=ALGORITHM
+    ).fit(X)
 
 
 def fit_faiss(X, init):
@@ -149,7 +175,8 @@ def time_case(shape: Shape, repeats: int, one_thread: bool = False) -> dict:
     try:
         import faiss  # noqa: F401
 
-        peers["faiss"] = fit_faiss
+        if ALGORITHM == "lloyd":  # faiss has no Elkan
+            peers["faiss"] = fit_faiss
     except ImportError:
         pass
     if one_thread:
@@ -208,6 +235,95 @@ def rss_case(shape: Shape) -> dict:
     return {"before_mb": before, "peak_mb": _status_mb("VmHWM"), "data_mb": X.nbytes / 2**20}
 
 
+def make_sparse(n_samples: int, n_features: int, n_clusters: int, seed: int = 0):
+    """CSR float32 with one stored value per row (density 1/d), and K rows as the start.
+
+    Built directly from its three arrays: nothing of size N·d is ever made.
+    """
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    columns = rng.integers(0, n_features, size=n_samples).astype(np.int32)
+    values = (1.0 + rng.standard_normal(n_samples)).astype(np.float32)
+    indptr = np.arange(n_samples + 1, dtype=np.int32)
+    X = sp.csr_matrix((values, columns, indptr), shape=(n_samples, n_features))
+    init = X[rng.choice(n_samples, n_clusters, replace=False)].toarray()  # (K, d): small
+    return X, np.ascontiguousarray(init)
+
+
+def fit_engine_sparse(X, init):
+    """Up to 20 Lloyd steps on CSR through fast_step, stopping when no label changes as
+    scikit-learn does with tol=0 (the estimator's CSR path is wip-sklearn's)."""
+    from engine.kmeans import lloyd
+
+    centers, labels = init.copy(), None
+    for i in range(1, N_ITER + 1):
+        step = lloyd.fast_step(X, centers, labels)
+        if labels is not None and step.n_changed == 0:  # converged, as scikit-learn stops
+            return centers, step.labels, i
+        labels = step.labels
+        filled = step.counts > 0
+        centers[filled] = step.sums[filled] / step.counts[filled, np.newaxis]
+    return centers, labels, N_ITER
+
+
+def fit_sklearn_sparse(X, init):
+    from sklearn.cluster import KMeans
+
+    km = KMeans(len(init), init=init, n_init=1, max_iter=N_ITER, tol=0, algorithm="lloyd")
+    km.fit(X)  # stops early if no label changes (tol=0 keeps only that rule)
+    return km.cluster_centers_, km.labels_, int(km.n_iter_)
+
+
+def sparse_case(peer: str) -> dict:
+    """Child process: one peer's CSR fit, its time and the peak memory it adds."""
+    import sklearn.cluster  # noqa: F401
+
+    import engine.kmeans  # noqa: F401
+
+    fit = {"engine": fit_engine_sparse, "sklearn": fit_sklearn_sparse}[peer]
+    X, init = make_sparse(*SPARSE)
+    fit(X[:2000], init)  # compile / load the kernels outside the measurement
+    before = _status_mb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    start = time.perf_counter()
+    centers, labels, n_iter = fit(X, init)
+    seconds = time.perf_counter() - start
+    csr_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+    return {
+        "seconds": seconds, "before_mb": before, "peak_mb": _status_mb("VmHWM"),
+        "csr_mb": csr_mb, "dense_mb": X.shape[0] * X.shape[1] * 4 / 2**20,
+        "n_iter": n_iter,
+    }  # fmt: skip
+
+
+def sparse_table(args: argparse.Namespace) -> None:
+    """The --sparse case: the engine and scikit-learn in turns, each in a fresh process."""
+    n, d, k = SPARSE
+    print(f"CSR {n:,} × {d:,} at {100 / d:.1f} % density (one float32 value per row), K={k}, "
+          f"at most {N_ITER} Lloyd iterations, tol=0 (both stop when no label changes); each peer "
+          f"in its own process, {args.repeats} "
+          "runs in turns:\n")  # fmt: skip
+    print("| peer | time (median) | memory the fit adds | X as CSR | X dense would be "
+          "| iterations | load average during its runs |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
+    results: dict[str, list[dict]] = {"engine": [], "sklearn": []}
+    loads: dict[str, list[float]] = {"engine": [], "sklearn": []}
+    for repeat in range(args.repeats):
+        for peer in (["engine", "sklearn"] if repeat % 2 == 0 else ["sklearn", "engine"]):
+            loads[peer].append(os.getloadavg()[0])
+            results[peer].append(_child(["--child", "sparse", "--shape", peer]))
+            loads[peer].append(os.getloadavg()[0])
+    for peer, runs in results.items():
+        added = max(r["peak_mb"] - r["before_mb"] for r in runs)
+        load = f"{min(loads[peer]):.2f} – {max(loads[peer]):.2f}"
+        print(f"| {peer} | {statistics.median(r['seconds'] for r in runs):.2f} s "
+              f"| {added:.0f} MB (largest of {len(runs)}) | {runs[0]['csr_mb']:.0f} MB "
+              f"| {runs[0]['dense_mb']:,.0f} MB | {runs[0]['n_iter']} | {load} |")
+    print()
+
+
 # ----------------------------------------------------------------------------- parent side
 
 
@@ -260,11 +376,13 @@ def measure(shape: Shape, args: argparse.Namespace) -> tuple[dict, dict, Load]:
     before = os.getloadavg()[0]
     busy, ours, start = _busy_cpu_seconds(), _children_cpu_seconds(), time.monotonic()
     spec = f"{shape.n_samples},{shape.n_features},{shape.n_clusters}"
+    elkan = ["--elkan"] if args.elkan else []
     timing = _child(
         ["--child", "time", "--shape", spec, "--repeats", str(args.repeats)]
         + (["--one-thread"] if args.one_thread else [])
+        + elkan
     )
-    memory = _child(["--child", "rss", "--shape", spec])
+    memory = _child(["--child", "rss", "--shape", spec, *elkan])
     wall = time.monotonic() - start
     others = (_busy_cpu_seconds() - busy - (_children_cpu_seconds() - ours)) / wall
     others = max(others, 0.0)
@@ -399,7 +517,18 @@ def write_svg(path: Path, points: list[tuple[int, float, bool]], one_thread: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="abcd", help="which of a, b, c, d (default: abcd)")
+    parser.add_argument(
+        "--cases", default=None,
+        help="which of a-f (default: abcd; ef with --elkan)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--elkan", action="store_true",
+        help="Elkan: the engine's ElkanStep against scikit-learn's algorithm='elkan'",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sparse", action="store_true",
+        help="also fit a 1,000,000 x 1,000 CSR matrix at 0.1 %% density (time, peak memory)",
+    )  # fmt: skip
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep over d")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
@@ -420,10 +549,17 @@ def main() -> None:
         action="store_true",
         help="every library on one thread, timed by CPU time (steadier on a shared machine)",
     )
-    parser.add_argument("--child", choices=["time", "rss"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["time", "rss", "sparse"], help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cases is None:
+        args.cases = ELKAN_CASES if args.elkan else "abcd"
+    global ALGORITHM
+    ALGORITHM = "elkan" if args.elkan else "lloyd"
 
+    if args.child == "sparse":
+        print(json.dumps(sparse_case(args.shape)))
+        return
     if args.child:
         shape = Shape(*map(int, args.shape.split(",")))
         if args.child == "time":
@@ -449,14 +585,19 @@ def main() -> None:
     blas_env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP", "MKL"))}
     print(
         f"`{command.strip()}` — {os.cpu_count()} CPUs ({platform.processor() or 'x86_64'}), "
-        f"scikit-learn {sklearn.__version__}{faiss_version}, float32, {N_ITER} Lloyd iterations "
-        f"from the same initial centroids, tol=0, history recording on; "
+        f"scikit-learn {sklearn.__version__}{faiss_version}, float32, {N_ITER} "
+        + ("Elkan (engine: ElkanStep; scikit-learn: algorithm='elkan')" if args.elkan
+           else "Lloyd")
+        + " iterations "
+        "from the same initial centroids, tol=0, history recording on; "
         + ("every library on ONE thread, times in CPU seconds; " if args.one_thread else "")
         + f"times are medians of {args.repeats} interleaved repeats, the ratio the median of "
         f"the per-repeat ratios engine ÷ scikit-learn; "
         f"{blas_env or 'no OPENBLAS/OMP/MKL variables set'}.\n"
     )
     rows_marked = 0
+    if args.sparse:
+        sparse_table(args)
     if args.cases:
         print(_header("case", bool(faiss_version)))
         for name in args.cases:

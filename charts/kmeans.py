@@ -7,7 +7,9 @@ The public face of two modules, one per kind of picture:
   k-means++ seeding (:func:`seeding_figure`), all on one window of the data at equal scales;
 - :mod:`charts.kmeans_curves` - the curves: J at every half-step with a "you are here" ring
   (:func:`convergence_figure`), the centroid shift, several starts, the restart study and
-  choosing K.
+  choosing K;
+- :mod:`charts.kmeans_elkan` - Elkan's savings: the distances its bounds skipped per
+  iteration beside Lloyd's N·K (:func:`elkan_figure`), and on several data sets.
 
 No Streamlit here, and no computation beyond arranging numbers for Plotly: the points,
 half-steps, grids and tables come from :mod:`engine.kmeans`. The look is the Lab's one
@@ -26,6 +28,7 @@ from charts.kmeans_curves import (
     shift_figure,
     stop_text,
 )
+from charts.kmeans_elkan import elkan_figure, elkan_share_figure
 from charts.kmeans_plane import (
     WEBGL_THRESHOLD,
     plane_notes,
@@ -40,6 +43,8 @@ __all__ = [
     "cluster_colors",
     "convergence_figure",
     "elbow_figure",
+    "elkan_figure",
+    "elkan_share_figure",
     "half_step_x",
     "plane_notes",
     "playback_figure",

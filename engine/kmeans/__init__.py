@@ -5,7 +5,10 @@ One module per job, read in this order:
 - :mod:`~engine.kmeans.lloyd` - one Lloyd iteration: the assignment half-step
   (:func:`reference_step`) and the update half-step (:func:`update_centers`) written to be
   read, side by side, and the compiled pass the estimator runs (``_lloyd_numba``, and
-  ``_lloyd_torch`` on a GPU);
+  ``_lloyd_torch`` on a GPU; ``_sparse_numba`` for CSR input);
+- :mod:`~engine.kmeans.elkan` - Elkan's step: Lloyd's labels with most distances skipped
+  by triangle-inequality bounds (:func:`reference_elkan_step` to read, :class:`ElkanStep`
+  compiled in ``_elkan_numba`` to run), and how many it skipped (:func:`elkan_counts`);
 - :mod:`~engine.kmeans.estimator` - :class:`KMeans`, scikit-learn's interface around the
   loop, seeded by ``_seeding`` (k-means++, recorded);
 - :mod:`~engine.kmeans.history` - what a fit records (:class:`KMeansRun`);
@@ -18,6 +21,13 @@ Pure computation; imports only itself, :mod:`engine.data` and ``engine._*`` help
 >>> from engine.kmeans import KMeans
 """
 
+from engine.kmeans.elkan import (
+    ElkanBounds,
+    ElkanCounts,
+    ElkanStep,
+    elkan_counts,
+    reference_elkan_step,
+)
 from engine.kmeans.estimator import KMeans
 from engine.kmeans.history import KMeansRun, LloydIteration, SeedingStep
 from engine.kmeans.lloyd import StepResult, UpdateResult, reference_step, update_centers
@@ -53,6 +63,9 @@ __all__ = [
     "DISPLAY_MAX_POINTS",
     "STUDY_MAX_POINTS",
     "CrossCheck",
+    "ElkanBounds",
+    "ElkanCounts",
+    "ElkanStep",
     "HalfStep",
     "KMeans",
     "KMeansRun",
@@ -67,6 +80,7 @@ __all__ = [
     "cross_check",
     "display_sample",
     "distinct_minima",
+    "elkan_counts",
     "elbow_sweep",
     "half_step",
     "half_steps",
@@ -76,6 +90,7 @@ __all__ = [
     "make_plane_view",
     "padded_range",
     "plane_ranges",
+    "reference_elkan_step",
     "reference_step",
     "restart_study",
     "update_centers",

@@ -97,7 +97,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         and restored at the end (up to rounding), as in scikit-learn.
     algorithm : {"lloyd", "elkan"}, default="lloyd"
         "elkan" computes the same iterations with Elkan's triangle-inequality bounds,
-        skipping distances that cannot change a label; its history counts them.
+        skipping distances that cannot change a label; its history counts them. On CSR
+        input Lloyd's step runs (the same labels and centroids; no counts).
     device : str, default="cpu"
         Where the Lloyd iterations run: "cpu" (compiled kernels on every core) or a
         CUDA device ("cuda", "cuda:1") through PyTorch when it sees one. Seeding, the
@@ -466,11 +467,11 @@ def _step_for(algorithm: str, device: str, X, sample_weight):
         from engine.kmeans import _lloyd_torch  # torch is imported only when a GPU is asked for
 
         return _lloyd_torch.TorchStep(X, device)
-    if algorithm == "elkan":
-        try:
-            from engine.kmeans.elkan import ElkanStep
-        except ImportError:  # not built yet: Lloyd's step gives the same labels and centroids
-            return lloyd.fast_step
+    if algorithm == "elkan" and not sp.issparse(X):
+        # Elkan's bounds are kept for dense X; on CSR, Lloyd's compiled step gives the same
+        # labels and centroids (the history then counts no skipped distances).
+        from engine.kmeans.elkan import ElkanStep
+
         return ElkanStep(X, sample_weight)
     return lloyd.fast_step
 

@@ -89,6 +89,11 @@ class LloydIteration:
     relocated_to : tuple of int
         For each empty cluster, the row of the point it was moved onto (the point
         farthest from its own centroid), as scikit-learn does.
+    n_distances : int or None
+        Point–centroid distances the assignment computed (Elkan's step); None for
+        Lloyd's, which computes all N·K.
+    n_skipped : int or None
+        Distances Elkan's bounds let the assignment skip (N·K − n_distances); None for Lloyd.
     """
 
     iteration: int
@@ -102,6 +107,8 @@ class LloydIteration:
     counts: npt.NDArray[np.int64]
     empty_clusters: tuple[int, ...]
     relocated_to: tuple[int, ...]
+    n_distances: int | None = None
+    n_skipped: int | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from engine.kmeans import _lloyd_numba
+from engine.kmeans import _lloyd_numba, _sparse_numba
 
 Array = npt.NDArray[np.floating]
 
@@ -56,6 +56,11 @@ class StepResult:
     weights : ndarray of shape (n_clusters,), float64
         Σ sample_weight of the points assigned to each centroid (equal to ``counts``
         without weights): the update half-step divides ``sums`` by it.
+    n_distances : int or None
+        Point–centroid distances the assignment computed (Elkan's step); None for Lloyd,
+        which computes all N·K.
+    n_skipped : int or None
+        N·K − n_distances: the distances Elkan's bounds proved unnecessary; None for Lloyd.
     """
 
     labels: npt.NDArray[np.int32]
@@ -64,6 +69,8 @@ class StepResult:
     inertia: float
     n_changed: int
     weights: npt.NDArray[np.float64]
+    n_distances: int | None = None
+    n_skipped: int | None = None
 
 
 @dataclass(frozen=True)
@@ -191,48 +198,19 @@ def fast_step(
     centroid but where rounding decides between two nearly equidistant ones; of
     identical centroids the first wins (:func:`distinct_centers`). J is then
     Σ w ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
-    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`.
-    ``labels_prev``, when given, is overwritten with the new labels: a run then holds
-    one array of N labels instead of two.
+    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`
+    (:mod:`engine.kmeans._sparse_numba` for a scipy.sparse X, never densified).
+    ``labels_prev``, when given, is overwritten with the new labels: a run then holds one
+    array of N labels instead of two.
     """
-    if sp.issparse(X):
-        return _csr_step_by_blocks(X, centers, labels_prev, sample_weight)
     distinct, first = distinct_centers(centers)
+    if sp.issparse(X):  # CSR: the same step over each row's stored values
+        out = _sparse_numba.step(X, centers, distinct, first, labels_prev, sample_weight)
+        return StepResult(*out[:5], weights=out[5])
     labels, sums, weights, counts, inertia, n_changed = _lloyd_numba.step(
         X, centers, distinct, first, labels_prev, sample_weight
     )
     return StepResult(labels, sums, counts, inertia, n_changed, weights)
-
-
-# Rows of a CSR matrix made dense at a time by the stop-gap CSR step below.
-_CSR_BLOCK_ROWS = 4096
-
-
-def _csr_step_by_blocks(X, centers, labels_prev, sample_weight) -> StepResult:
-    """Stop-gap CSR step until the compiled CSR kernel lands: the dense kernel on row blocks.
-
-    Only ``_CSR_BLOCK_ROWS`` rows are ever dense at once, so memory stays bounded; the
-    blocks are fixed by N, so the result does not depend on the number of threads.
-    """
-    n_samples = X.shape[0]
-    labels = np.empty(n_samples, dtype=np.int32) if labels_prev is None else labels_prev
-    sums = np.zeros(centers.shape, dtype=np.float64)
-    weights = np.zeros(centers.shape[0])
-    counts = np.zeros(centers.shape[0], dtype=np.int64)
-    inertia, n_changed = 0.0, 0
-    for start in range(0, n_samples, _CSR_BLOCK_ROWS):
-        stop = min(start + _CSR_BLOCK_ROWS, n_samples)
-        block = np.ascontiguousarray(X[start:stop].toarray())
-        w = None if sample_weight is None else sample_weight[start:stop]
-        prev = None if labels_prev is None else labels[start:stop]
-        part = fast_step(block, centers, prev, w)
-        labels[start:stop] = part.labels
-        sums += part.sums
-        weights += part.weights
-        counts += part.counts
-        inertia += part.inertia
-        n_changed += part.n_changed
-    return StepResult(labels, sums.astype(X.dtype), counts, inertia, n_changed, weights)
 
 
 def assign(
@@ -303,8 +281,13 @@ def distances_to_own_centroid(X: Array, centers: Array, labels: npt.NDArray[np.i
     return _lloyd_numba.distances_to_own_centroid(X, centers, np.asarray(labels))
 
 
+# J for given labels and each row's distance to its centroid run once per fit (not per
+# iteration), so on CSR they make a few rows dense at a time rather than have kernels of their own.
+_CSR_BLOCK_ROWS = 4096
+
+
 def _csr_blocks(X):
-    """(start, stop, dense rows) of a CSR matrix, ``_CSR_BLOCK_ROWS`` at a time (stop-gap)."""
+    """(start, stop, dense rows) of a CSR matrix, ``_CSR_BLOCK_ROWS`` at a time."""
     for start in range(0, X.shape[0], _CSR_BLOCK_ROWS):
         stop = min(start + _CSR_BLOCK_ROWS, X.shape[0])
         yield start, stop, np.ascontiguousarray(X[start:stop].toarray())
