@@ -25,6 +25,7 @@ Example
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from dataclasses import replace
 
@@ -123,6 +124,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self : KMeans
         """
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().fit(self, X)
         X = _check_data(X, "X")
         self._check_params(X)
         init, n_init = self._checked_init(X)
@@ -168,6 +171,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int32]:
         """Index of the nearest learned centroid for every row of X."""
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().predict(self, X)
         X = self._check_fitted_data(X)
         return lloyd.assign(X, self.cluster_centers_.astype(X.dtype, copy=False))
 
@@ -177,11 +182,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Euclidean distance from every row of X to every centroid, shape (n_samples, K)."""
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().transform(self, X)
         X = self._check_fitted_data(X)
         return np.sqrt(lloyd.squared_distances(X, self.cluster_centers_))
 
     def score(self, X: npt.ArrayLike, y: object = None) -> float:
         """−J of X under the fitted centroids (higher is better, as scikit-learn scores)."""
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().score(self, X)
         X = self._check_fitted_data(X)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
         return -lloyd.inertia_of(X, centers, lloyd.assign(X, centers))
@@ -328,6 +337,18 @@ def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:
     mapping = np.full(n_clusters, -1, dtype=np.int64)
     mapping[a] = b  # if a-cluster k maps to one b-cluster, any write gives that one
     return bool(np.array_equal(mapping[a], b))
+
+
+def _is_dask_collection(X: object) -> bool:
+    """Whether X is a dask collection; dask is never imported here for numpy input."""
+    base = sys.modules.get("dask.base")  # a dask array exists only once dask is imported
+    return base is not None and base.is_dask_collection(X)
+
+
+def _distributed():
+    from engine.kmeans import distributed  # imports dask: only for dask input
+
+    return distributed
 
 
 def _step_for_device(device: str, X: Array):
