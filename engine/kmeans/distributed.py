@@ -112,7 +112,9 @@ def check_dask_data(X: da.Array, name: str = "X") -> da.Array:
     if kind not in "biuf":
         raise TypeError(f"{name} must contain numbers; got dtype {X.dtype}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one row and column.")
+        raise ValueError(
+            f"{name} is empty (shape {X.shape}); it needs at least one row and column."
+        )
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     if X.numblocks[1] > 1:
