@@ -684,3 +684,68 @@ def score(est, X: da.Array) -> float:
 
     parts = [delayed(block_j, pure=True)(b) for b in X.to_delayed().ravel()]
     return -float(dask.compute(_tree_sum(parts, _add_floats))[0])
+
+
+# ----------------------------------------------------------------------------- data on disk
+
+
+def _npy_rows(path: str, start: int, stop: int) -> Array:
+    """Rows start..stop of a .npy file, read through a memory map (only those rows)."""
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+
+def open_array(path, chunk_rows: int = 1_000_000) -> tuple[da.Array, tuple[str, ...]]:
+    """A dask array over the rows of a Zarr store, a ``.npy`` file or a CSV file, and its
+    feature names.
+
+    Zarr and ``.npy`` are read chunk by chunk where the tasks run (out of core: no process
+    ever holds the whole array); a Zarr store keeps its own row chunks. A CSV file is read
+    into memory by pandas (its numeric columns), then chunked: use Zarr or ``.npy`` for data
+    larger than memory.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such data file or store: {str(path)!r}.")
+    suffix = path.suffix.lower()
+    if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
+        X = da.from_zarr(str(path))
+        if X.ndim == 2 and X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})
+    elif suffix == ".npy":
+        header = np.load(path, mmap_mode="r")
+        if header.ndim != 2:
+            raise ValueError(f"{path.name} holds a {header.ndim}-D array; K-means needs 2-D.")
+        n, d = header.shape
+        parts = [
+            da.from_delayed(delayed(_npy_rows, pure=True)(str(path), s, min(s + chunk_rows, n)),
+                            shape=(min(s + chunk_rows, n) - s, d), dtype=header.dtype)
+            for s in range(0, n, chunk_rows)
+        ]  # fmt: skip
+        X = da.concatenate(parts)
+    elif suffix in (".csv", ".txt"):
+        import pandas as pd
+
+        frame = pd.read_csv(path).select_dtypes("number")
+        if frame.shape[1] == 0:
+            raise ValueError(f"{path.name} has no numeric column to cluster.")
+        X = da.from_array(frame.to_numpy(dtype=np.float64), chunks=(chunk_rows, -1))
+        return X, tuple(str(c) for c in frame.columns)
+    else:
+        raise ValueError(f"{path.name}: expected a Zarr store (.zarr), a .npy or a .csv file.")
+    d = X.shape[1] if X.ndim == 2 else 0
+    return X, tuple(f"x{j + 1}" for j in range(d))
+
+
+def sample_rows(X: da.Array, n: int = 2_000, max_chunks: int = 8, seed: int = 0) -> Array:
+    """Up to ``n`` random rows from at most ``max_chunks`` evenly spread chunks (cheap on disk)."""
+    rng = np.random.default_rng(seed)
+    picks = np.unique(np.linspace(0, X.numblocks[0] - 1, max_chunks).round().astype(int))
+    per_chunk = max(1, n // len(picks))
+
+    def some(block):
+        return block[np.sort(rng.choice(len(block), min(per_chunk, len(block)), replace=False))]
+
+    parts = [delayed(some)(X.blocks[i]) for i in picks]
+    return np.concatenate(dask.compute(parts)[0])[:n].astype(np.float64)
