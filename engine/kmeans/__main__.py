@@ -70,7 +70,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
 def fit(args: argparse.Namespace) -> int:
     from engine.kmeans import KMeans, distributed
 
-    client = connect(args.scheduler) if args.scheduler else None
+    client = connect(args.scheduler, CONNECT_TIMEOUT_S) if args.scheduler else None
     try:
         X, names = distributed.open_array(args.data, args.chunk_rows)
         model = KMeans(args.k, init=args.init, n_init=args.n_init, max_iter=args.max_iter,
