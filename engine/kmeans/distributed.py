@@ -213,17 +213,23 @@ def _step_result(sums: Array, counts, inertia: float, n_changed: int, labels=Non
 _STEP_FIELDS = {f.name for f in fields(lloyd.StepResult)}
 
 
+def _label_dtype(n_clusters: int) -> np.dtype:
+    """The smallest unsigned type for labels 0..K-1: kept labels are 1 byte a point for
+    K ≤ 256, so the labels of 2·10⁸ points take 200 MB of the workers' memory, not 800."""
+    return np.min_scalar_type(n_clusters - 1)
+
+
 def _assign_block(block: Array, labels_prev, *, mean: Array, centers: Array) -> tuple:
     """The compiled assignment pass on one chunk: its labels, and its partials to reduce.
 
-    ``labels_prev`` is copied: fast_step writes the new labels into it, and a chunk's
-    earlier result may still be read (by a retried task, say).
+    ``labels_prev`` (kept small, :func:`_label_dtype`) is widened to a fresh int32 array,
+    which fast_step overwrites with the new labels; the kept one is never written to.
     """
     Xc = np.ascontiguousarray(block - mean)  # centred, as the numpy fit centres X
-    prev = None if labels_prev is None else labels_prev.copy()
+    prev = None if labels_prev is None else labels_prev.astype(np.int32)
     step = lloyd.fast_step(Xc, centers, prev)
     partial = (step.sums.astype(np.float64), step.counts, step.inertia, step.n_changed)
-    return step.labels, partial
+    return step.labels.astype(_label_dtype(len(centers))), partial
 
 
 def _add(*parts: tuple) -> tuple:
@@ -252,7 +258,8 @@ def _tree_sum(parts: list[Delayed], combine=_add, split_every: int = _SPLIT_EVER
 def _farthest_block(block, labels, offset: int, *, mean, centers, m: int) -> tuple:
     """The ``m`` rows of a chunk farthest from their own centroid: (d², row, label, x)."""
     Xc = np.ascontiguousarray(block - mean)
-    d2 = lloyd.distances_to_own_centroid(Xc, centers, labels).astype(np.float64)  # (n,)
+    d2 = lloyd.distances_to_own_centroid(Xc, centers, labels.astype(np.int32))  # (n,)
+    d2 = d2.astype(np.float64)
     m = min(m, len(d2))
     top = np.argpartition(d2, -m)[-m:]  # (m,)
     return d2[top], top + offset, labels[top], Xc[top]
@@ -268,7 +275,7 @@ def _merge_farthest(*parts: tuple) -> tuple:
 
 def _inertia_block(block, labels, *, mean, centers) -> float:
     """J of one chunk for given labels."""
-    return lloyd.inertia_of(np.ascontiguousarray(block - mean), centers, labels)
+    return lloyd.inertia_of(np.ascontiguousarray(block - mean), centers, labels.astype(np.int32))
 
 
 def _contingency_block(a, b, n_clusters: int) -> npt.NDArray[np.int64]:
@@ -618,9 +625,9 @@ def fit(est, X: da.Array, *, n_rounds: int = 5, on_iteration=None):
     run = runs[best]
     est.cluster_centers_ = run.centers
     est.labels_ = da.concatenate([
-        da.from_delayed(lab, shape=(int(n),), dtype=np.int32)
+        da.from_delayed(lab, shape=(int(n),), dtype=_label_dtype(n_clusters))
         for lab, n in zip(labels, data.X.chunks[0], strict=True)
-    ])  # fmt: skip
+    ]).astype(np.int32)  # fmt: skip
     est.inertia_ = run.inertia
     est.n_iter_ = run.n_iter
     est.n_features_in_ = data.X.shape[1]
