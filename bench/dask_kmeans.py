@@ -295,17 +295,20 @@ def main() -> None:
     parser.add_argument("--ooc-iters", type=int, default=5)
     parser.add_argument("--skip-ooc", action="store_true")
     parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true",
+                        help="also skips the scaling model, which starts from its figures")
     args = parser.parse_args()
     dask.config.set({"distributed.worker.daemon": False})
     print(f"`.venv/bin/python bench/dask_kmeans.py {' '.join(sys.argv[1:])}` — "
           f"{os.cpu_count()} cores, dask {dask.__version__}, load average {load()} at start")
     if not args.skip_parity:
         parity()
-    res = overhead(args.repeats, args.iters)
+    res = None if args.skip_overhead else overhead(args.repeats, args.iters)
     if not args.skip_ooc:
-        with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
+        with tempfile.TemporaryDirectory() as folder:
             out_of_core(args.ooc_rows, args.ooc_iters, Path(folder))
-    scaling_model(res["chunk"], res["cluster"])
+    if res is not None:
+        scaling_model(res["chunk"], res["cluster"])
 
 
 if __name__ == "__main__":

@@ -510,10 +510,10 @@ def kmeans_parallel_init(data: _Data, n_clusters: int, random_state, n_rounds: i
     One more pass weighs each candidate by the points nearest it, and a weighted greedy
     k-means++ (scikit-learn's :func:`sklearn.cluster.kmeans_plusplus`) picks K of them.
 
-    Each round needs φ of the candidates before it, so a round is two passes: φ, then the
-    draw (which also returns the next φ's old part; the paper's analysis needs φ of the
-    round's own candidates). The draws come from one random stream per (seed, round, chunk),
-    so the result does not depend on the scheduler.
+    A round's draw needs φ of the candidates before it, so a round is two passes over the
+    data: the draw, then φ of the grown set (2·rounds + 2 passes in all, with the first φ and
+    the weights). The draws come from one random stream per (seed, round, chunk), so the
+    result does not depend on the scheduler or the number of workers.
 
     Returns the centred centroids (K, d), one :class:`SeedingStep` per centre (``chosen`` is
     the row of X; ``potential`` the weighted Σ w·D² over the candidates) and the rounds.
