@@ -105,6 +105,16 @@ def test_predict_transform_score_match_numpy(blobs):
     np.testing.assert_array_equal(KMeans(K, init=init).fit_predict(Xd).compute(), model.labels_)
 
 
+def test_several_starts_keep_the_best_run_and_its_labels(blobs):
+    X, _ = blobs
+    model = KMeans(K, init="k-means||", n_init=3, random_state=0).fit(chunked(X))
+    assert len(model.runs_) == 3 and sum(r.is_best for r in model.runs_) == 1
+    best = next(r for r in model.runs_ if r.is_best)
+    assert best is model.history_ and model.inertia_ == min(r.inertia for r in model.runs_)
+    # labels_ are the kept run's: the nearest of its final centroids for every point.
+    np.testing.assert_array_equal(model.labels_.compute(), model.predict(X))
+
+
 def test_float32_dask_fit_keeps_float32(blobs):
     X, init = blobs
     model = KMeans(K, init=init.astype(np.float32)).fit(chunked(X.astype(np.float32)))
@@ -199,6 +209,15 @@ def test_nan_in_a_chunk_is_found_in_the_first_pass_with_its_row():
     with pytest.raises(ValueError, match=r"2 NaN or infinite.*NaN at row 731, column 1"):
         KMeans(3).fit(Xd)
     assert sorted(reads) == list(range(10))  # every chunk read once, nothing computed twice
+
+
+def test_predict_on_a_chunk_with_nan_says_so(blobs):
+    X, init = blobs
+    model = KMeans(K, init=init).fit(X)
+    bad = X.copy()
+    bad[4_000, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.predict(chunked(bad)).compute()
 
 
 def test_a_scheduler_that_does_not_answer_fails_fast():
