@@ -324,9 +324,10 @@ def test_cli_reads_a_zarr_store(blobs, tmp_path):
     ("argv", "match"),
     [
         (["fit", "missing.npy"], "No such data file"),
+        (["fit", "__X__", "--out", "run.txt"], "should end in .json or .npz"),
         (["fit", "__X__", "--scheduler", "tcp://127.0.0.1:9"], "No Dask scheduler answered"),
     ],
-    ids=["missing-file", "dead-scheduler"],
+    ids=["missing-file", "bad-out", "dead-scheduler"],
 )
 def test_cli_reports_bad_input_in_one_line(argv, match, tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "X.npy", np.ones((10, 2)))

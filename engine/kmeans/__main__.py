@@ -70,6 +70,8 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
 def fit(args: argparse.Namespace) -> int:
     from engine.kmeans import KMeans, distributed
 
+    if not args.out.lower().endswith((".json", ".npz")):  # say so now, not after the fit
+        raise ValueError(f"--out {args.out!r} should end in .json or .npz.")
     client = connect(args.scheduler, CONNECT_TIMEOUT_S) if args.scheduler else None
     try:
         X, names = distributed.open_array(args.data, args.chunk_rows)

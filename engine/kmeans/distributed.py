@@ -463,7 +463,9 @@ def _init_centroids(data: _Data, n_clusters: int, init, random_state, n_rounds: 
     if init == "k-means++":
         size = min(n_samples, KMEANS_PLUSPLUS_SAMPLE)
         sample = np.sort(random_state.choice(n_samples, size=size, replace=False))
-        centers, steps = _seeding.kmeans_plusplus(_rows(data, sample), n_clusters, random_state)
+        centers, steps = _seeding.kmeans_plusplus(
+            _rows(data, sample), n_clusters, random_state=random_state
+        )
         # Rows of the sample → rows of X; D² probabilities were over the sample only.
         steps = tuple(
             replace(s, chosen=int(sample[s.chosen]), candidates=sample[s.candidates],
