@@ -55,7 +55,9 @@ __all__ = [
     "check_dask_data",
     "fit",
     "kmeans_parallel_init",
+    "open_array",
     "predict",
+    "sample_rows",
     "score",
     "transform",
 ]
