@@ -25,6 +25,7 @@ from app_pages.components.data_panel import DataPanel
 from app_pages.components.params import Param, ParamTable, query_lists, read_link
 from app_pages.components.present import presenting
 from app_pages.components.text import md_text, show_error
+from app_pages.kmeans_loaded import load_panel, show_loaded_run
 from app_pages.kmeans_views import K_MAX, VIEW, Results, final_step, show_tabs, story
 from engine import data as data_io
 from engine import kmeans
@@ -121,6 +122,7 @@ if link_notice:
 
 with st.sidebar:
     data = DATA.show(messages, check=lambda d: data_io.check_enough_rows(d.X, k))
+    loaded = load_panel(messages)  # "2 · Load a run": a history file fitted elsewhere
 
 
 def fit_bar() -> None:
@@ -139,6 +141,9 @@ def fit_bar() -> None:
                                    on_click=lambda: ss.update(kmeans_fit_spec=FIT.values(ss)))
 
 
+if loaded is not None:  # a run from a file replaces the results; the user's fit is kept
+    show_loaded_run(loaded)
+    st.stop()
 if data is None:
     fit_bar()
     st.info("Generate data, pick a sample table or upload a CSV file to start.")

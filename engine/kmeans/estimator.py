@@ -31,6 +31,7 @@ Example
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,7 +50,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -133,7 +134,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        # "k-means||" is for dask arrays (engine.kmeans.distributed); kept out of messages.
+        "init": [StrOptions({"k-means++", "random"}), Hidden(StrOptions({"k-means||"})),
+                 callable, "array-like"],
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -187,6 +190,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         self : KMeans
         """
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().fit(self, X, sample_weight=sample_weight)
+        if isinstance(self.init, str) and self.init == "k-means||":
+            raise ValueError("init='k-means||' seeds a dask array, chunk by chunk; for data in "
+                             "memory use 'k-means++' (the same seeding, exact).")
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
             copy=self.copy_x, accept_large_sparse=False,
@@ -255,6 +263,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int32]:
         """Index of the nearest learned centroid for every row of X."""
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().predict(self, X)
         X = self._check_test_data(X)
         return lloyd.assign(X, self.cluster_centers_.astype(X.dtype))
 
@@ -270,6 +280,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         In X's precision when the model was fitted in it (float32 stays float32), by
         scikit-learn's ``euclidean_distances``.
         """
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().transform(self, X)
         X = self._check_test_data(X)
         return euclidean_distances(X, self.cluster_centers_)
 
@@ -283,6 +295,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self, X: npt.ArrayLike, y: object = None, sample_weight: npt.ArrayLike = None
     ) -> float:
         """−J of X under the fitted centroids (higher is better, as scikit-learn scores)."""
+        if _is_dask_collection(X):  # a dask array: fitted chunk by chunk (issue 15)
+            return _distributed().score(self, X)
         X = self._check_test_data(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
@@ -459,6 +473,18 @@ def _same_clustering(a: npt.NDArray, b: npt.NDArray, n_clusters: int) -> bool:
     mapping = np.full(n_clusters, -1, dtype=np.int64)
     mapping[a] = b  # if a-cluster k maps to one b-cluster, any write gives that one
     return bool(np.array_equal(mapping[a], b))
+
+
+def _is_dask_collection(X: object) -> bool:
+    """Whether X is a dask collection; dask is never imported here for numpy input."""
+    base = sys.modules.get("dask.base")  # a dask array exists only once dask is imported
+    return base is not None and base.is_dask_collection(X)
+
+
+def _distributed():
+    from engine.kmeans import distributed  # imports dask: only for dask input
+
+    return distributed
 
 
 def _step_for(algorithm: str, device: str, X, sample_weight):
