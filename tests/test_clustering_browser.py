@@ -120,7 +120,8 @@ def test_hdbscan_tree_colours_match_the_scatter_in_the_browser(wide, app_url, ar
 
 
 def upload(page: Page, name: str, content: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    dropzone = '.st-key-clustering_upload [data-testid="stFileUploaderDropzoneInput"]'
+    page.locator(dropzone).set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
     )
     settle(page)

@@ -53,10 +53,12 @@ def settle(page: Page) -> None:
     wait_for_app(page, TIMEOUT)
 
 
-def upload(page: Page, name: str, content: bytes) -> None:
+def upload(page: Page, lab: str, name: str, content: bytes) -> None:
+    """Through the lab's data panel (``lab``: its key prefix, e.g. "kmeans")."""
     page.get_by_text("Upload CSV", exact=True).first.click()
     settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    dropzone = f'.st-key-{lab}_upload [data-testid="stFileUploaderDropzoneInput"]'
+    page.locator(dropzone).set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
     )
     settle(page)
@@ -111,7 +113,7 @@ def test_every_download_of_every_lab_defuses_formulas(page, app_url, tmp_path, a
 
     # K-means: an upload whose column names and text cells are formulas.
     goto(page, f"{app_url}/kmeans", timeout=TIMEOUT)
-    upload(page, "=cmd.csv", hostile_csv())
+    upload(page, "kmeans", "=cmd.csv", hostile_csv())
     expect(page.locator("h3", has_text="=cmd.csv").first).to_be_visible(timeout=TIMEOUT)
     files = download_all(page, tmp_path, "kmeans")
     check_files(files, FORMULAS)
@@ -133,7 +135,7 @@ def test_every_download_of_every_lab_defuses_formulas(page, app_url, tmp_path, a
 
     # Clustering: the same upload through the shared data panel; the open cell's labels.
     goto(page, f"{app_url}/clustering", timeout=TIMEOUT)
-    upload(page, "=cmd.csv", hostile_csv())
+    upload(page, "clustering", "=cmd.csv", hostile_csv())
     expect(page.locator("h3", has_text="on =cmd.csv").first).to_be_visible(timeout=TIMEOUT)
     files = download_all(page, tmp_path, "clustering")
     check_files(files, FORMULAS)

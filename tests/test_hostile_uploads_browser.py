@@ -38,7 +38,8 @@ BIG_FILES = ("too_many_rows",)
 # with them (K is read off the page).
 PAGE_FIT = dict(init="random", n_init=1, max_iter=300, tol=1e-4, random_state=0)
 
-UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
+# The data panel's uploader (the K-means page has a second one, for a run's history file).
+UPLOADER = '.st-key-kmeans_upload [data-testid="stFileUploaderDropzoneInput"]'
 ALERT = '[data-testid="stAlert"]'
 METRIC = '[data-testid="stMetric"]'
 

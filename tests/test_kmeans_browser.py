@@ -94,7 +94,8 @@ def test_generate_run_step_and_play(page, app_url, artifacts):
 
 
 def upload(page: Page, name: str, content: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    dropzone = '.st-key-kmeans_upload [data-testid="stFileUploaderDropzoneInput"]'
+    page.locator(dropzone).set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
 
 

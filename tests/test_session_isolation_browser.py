@@ -27,7 +27,8 @@ pytestmark = pytest.mark.browser
 
 TIMEOUT = 60_000
 ALERT = '[data-testid="stAlert"]'
-UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
+# The data panel's uploader (the K-means page has a second one, for a run's history file).
+UPLOADER = '.st-key-kmeans_upload [data-testid="stFileUploaderDropzoneInput"]'
 # The fit settings the K-means page starts with (K read off the page).
 PAGE_FIT = dict(init="random", n_init=1, max_iter=300, tol=1e-4, random_state=0)
 SAFETY_NET = "Something went wrong while computing this page"

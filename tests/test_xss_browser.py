@@ -29,7 +29,8 @@ AMP = "&amp;"
 PAYLOADS = (IMG, SCRIPT, BOLD, AMP)
 
 ALERT = '[data-testid="stAlert"]'
-UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
+# The data panel's uploader (the K-means page has a second one, for a run's history file).
+UPLOADER = '.st-key-kmeans_upload [data-testid="stFileUploaderDropzoneInput"]'
 
 # Text of every node that shows text: HTML elements and SVG (Plotly) text alike.
 TEXTS_JS = """
