@@ -4,17 +4,18 @@ How the server is started and Chromium launched lives in ``tests/serving.py``, s
 ``bench/``; this file only turns it into fixtures.
 
 Browser tests are marked ``browser``. Where Chromium is missing they are skipped
-locally, but under CI (``CI=true``) a missing browser is a failure, never a skip.
+locally, but under CI (``CI`` set to anything but empty, ``0`` or ``false``: see
+``serving.in_ci``) a missing browser is a failure, never a skip. ``CHROMIUM=/path`` names
+another Chromium (or a missing one, to check that CI fails).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serving import CHROMIUM, ROOT, chromium_launch_options, serve_app
+from serving import CHROMIUM, ROOT, chromium_launch_options, in_ci, serve_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -31,7 +32,7 @@ def browser():
     """One headless Chromium for the whole session (Debian's, never a download)."""
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}; install Debian's `chromium` package."
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
