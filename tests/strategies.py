@@ -21,11 +21,15 @@ VALID, ANYTHING = "valid", "anything"
 def mostly_valid(valid: st.SearchStrategy, anything: st.SearchStrategy) -> st.SearchStrategy:
     """``(VALID, x)`` with x from ``valid`` three draws in four, else ``(ANYTHING, x)``.
 
-    The origin is drawn first, from four equally likely entries; shrinking moves it towards
-    the first (valid), so a failing valid input stays valid. (``one_of`` given the same
-    branch three times draws it only as often as the other.)
+    The origin is two coin flips, anything only when both are heads: Hypothesis draws a
+    boolean fairly, whereas its integers (and so ``sampled_from``/``one_of`` indices) lean to
+    the ends of their range. Shrinking turns the coins to tails, so a failing valid input
+    stays valid.
     """
-    return st.sampled_from((VALID, VALID, VALID, ANYTHING)).flatmap(
+    origin = st.tuples(st.booleans(), st.booleans()).map(
+        lambda coins: ANYTHING if all(coins) else VALID
+    )
+    return origin.flatmap(
         lambda origin: (valid if origin == VALID else anything).map(lambda x: (origin, x))
     )
 
@@ -58,7 +62,7 @@ def csv_files(draw, *, distinct_rows: bool = False, max_rows: int = 15, max_colu
         st.lists(
             st.lists(
                 st.one_of(
-                    st.integers(-10**6, 10**6).map(float),
+                    st.integers(-(10**6), 10**6).map(float),
                     st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
                 ),
                 min_size=n_columns,
