@@ -11,6 +11,7 @@ another Chromium (or a missing one, to check that CI fails).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,31 @@ def page(browser):
         yield pg
     finally:
         context.close()
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` inside the block, and restored after it."""
+    import torch  # here, not at the top: most test modules never need torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread for a module's tests, then the count it had before.
+
+    The small attention models run faster on one thread than split over two busy cores, but
+    set at import time the count stayed 1 for every later module, hiding the multi-thread
+    paths. Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")
