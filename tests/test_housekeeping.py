@@ -9,6 +9,7 @@ that a closed tab's session was released with no other visitor arriving.
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import sys
 import threading
@@ -22,6 +23,7 @@ from serving import serve_app
 from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.session_manager import SessionInfo
+from streamlit.testing.v1 import AppTest
 
 import housekeeping
 
@@ -93,6 +95,38 @@ def test_release_memory_reports_the_resident_size():
 def test_start_does_nothing_outside_a_running_server():
     assert housekeeping.start() is False
     assert "lab-housekeeping" not in [t.name for t in threading.enumerate()]
+
+
+def _start_housekeeping_in_a_page():
+    import streamlit as st
+
+    import housekeeping
+
+    st.session_state["started"] = housekeeping.start()
+
+
+def test_start_does_nothing_under_apptest_whose_runtime_is_a_mock(monkeypatch):
+    """AppTest installs a ``MagicMock(spec=Runtime)``: ``Runtime.exists()`` is true there, and
+    start() used to set glibc's malloc options in the test process and start a thread that
+    logged "Housekeeping is off ... Mock object"."""
+    monkeypatch.setattr(housekeeping, "_started", False)
+    tuned = []
+    monkeypatch.setattr(housekeeping, "_mallopt", lambda *args: tuned.append(args) or 1)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("lab.housekeeping")
+    logger.addHandler(handler)
+    try:
+        at = AppTest.from_function(_start_housekeeping_in_a_page).run()
+        time.sleep(0.2)  # a thread started by mistake would log by now
+    finally:
+        logger.removeHandler(handler)
+    assert not at.exception
+    assert at.session_state["started"] is False
+    assert housekeeping._started is False and tuned == []
+    assert "lab-housekeeping" not in [t.name for t in threading.enumerate()]
+    assert [r.getMessage() for r in records] == []
 
 
 @pytest.mark.browser
