@@ -27,9 +27,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.cluster import KMeans as SKKMeans
 from sklearn.exceptions import ConvergenceWarning
 from strategies import VALID, mostly_valid, record
 
@@ -98,17 +99,31 @@ def _fit(X, k, **params) -> KMeans | None:
 
 
 def _assert_is_a_lloyd_fixed_point(X: np.ndarray, km: KMeans) -> None:
-    """Labels are nearest centroids, J matches them, centroids are their clusters' means."""
+    """Labels are nearest centroids, J matches them, centroids are their clusters' means.
+
+    Except after a run that stopped on an iteration that relocated an empty cluster's
+    centroid onto a point without changing a label: scikit-learn, our oracle, stops there
+    too, unassigned (X = [0, 1, -2, -2], init = [0, -1, -1]: point 0 keeps label 0 while
+    centroid 2 sits on it; see the test below). Then J must still be the labels' J.
+    """
     X = np.asarray(X, dtype=np.float64)
     centers = km.cluster_centers_
     k = centers.shape[0]
     assert np.isfinite(centers).all() and np.isfinite(km.inertia_)
+    unassigned = (
+        km.history_.stop_reason == "labels unchanged"
+        and len(km.history_.iterations[-1].relocated_to) > 0
+    )
+    if unassigned:
+        event("stopped on an iteration that relocated an empty cluster")
     d2 = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
     chosen = d2[np.arange(len(X)), km.labels_]
     scale = max(1.0, float(np.abs(X).max()) ** 2)
+    assert km.inertia_ == pytest.approx(chosen.sum(), rel=1e-6, abs=1e-9 * scale * len(X))
+    if unassigned:
+        return
     # A label may pick any of several equally near centroids, never a farther one.
     assert (chosen <= d2.min(axis=1) + 1e-9 * scale).all()
-    assert km.inertia_ == pytest.approx(chosen.sum(), rel=1e-6, abs=1e-9 * scale * len(X))
     if km.history_.converged:
         for j in range(k):
             members = X[km.labels_ == j]
@@ -166,6 +181,21 @@ def test_any_explicit_init_array_fits_or_is_refused_readably(X, data):
     if km is not None:
         assert km.cluster_centers_.shape == (k, X.shape[1])
         _assert_is_a_lloyd_fixed_point(X, km)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_fit_that_stops_right_after_relocating_an_empty_cluster_is_scikit_learns():
+    """Found by the explicit-init property: duplicate initial centroids leave one empty,
+    and the iteration that relocates it changes no label, so the run stops there, like
+    scikit-learn's, with point 0 labelled 0 although centroid 2 now sits on it."""
+    X, init = np.array([[0.0], [1.0], [-2.0], [-2.0]]), np.array([[0.0], [-1.0], [-1.0]])
+    km = _fit(X, 3, init=init)
+    ref = SKKMeans(3, init=init, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.history_.iterations[-1].relocated_to == (0,)
+    assert km.history_.stop_reason == "labels unchanged"
+    np.testing.assert_array_equal(km.predict(X), [2, 0, 1, 1])  # differs from labels_
 
 
 # Inside the engine's rules (KMeans._check_params), Python or numpy numbers.
