@@ -54,7 +54,7 @@ def start() -> bool:
     from streamlit.runtime import Runtime
 
     with _start_lock:
-        if _started or not Runtime.exists():
+        if _started or not Runtime.exists() or not _is_server(Runtime.instance()):
             return False
         _started = True
     configure_logging()
@@ -95,6 +95,14 @@ def resident_kib() -> int:
 
 
 # ------------------------------------------------------------------------------ private
+
+
+def _is_server(runtime) -> bool:
+    """Whether ``runtime`` is a server's, with sessions to keep. AppTest installs a
+    ``MagicMock(spec=Runtime)``, which passes ``isinstance`` but has no session manager."""
+    from streamlit.runtime import Runtime
+
+    return type(runtime) is Runtime and getattr(runtime, "_session_mgr", None) is not None
 
 
 def _load_glibc_function(name: str, argtypes: list, restype) -> Callable[..., int] | None:

@@ -24,7 +24,7 @@ import streamlit as st
 from app_pages import clustering_views as views
 from app_pages.clustering_methods import COLUMNS
 from app_pages.components.data_panel import DataPanel
-from app_pages.components.params import Param, ParamTable, query_lists, read_link
+from app_pages.components.params import Param, ParamTable, UrlValues, query_lists, read_link
 from app_pages.components.text import md_text
 from charts import clustering as charts
 from engine import clustering as cl
@@ -121,16 +121,19 @@ ss = st.session_state
 # A shared link (?src=shapes&pts=300&method=hdbscan&row=blobs, or the panel's own keys)
 # reopens the same data and cell. Read once per session, every table at once: a value its
 # row refuses keeps its default, and one notice names them all.
-link_notice = None
+# The grid's row is checked once the rows are known, and named in the same notice.
+link_ignored, row_asked = None, None
 if not ss.get("clustering_url_read"):
     ss["clustering_url_read"] = True
     query = query_lists(st.query_params)
-    row_asked = query.pop("row", [])
+    rows_asked = query.pop("row", [])
     link = read_link(query, (*DATA.tables, SETTINGS))
     ss.update(link.values)
-    if len(row_asked) == 1:
-        ss["clustering_row"] = row_asked[0]
-    link_notice = link.notice()
+    link_ignored = list(link.ignored)
+    if len(rows_asked) == 1:
+        row_asked = ss["clustering_row"] = rows_asked[0]
+    elif rows_asked:
+        link_ignored.append(f"row (given {len(rows_asked)} times)")
 SETTINGS.keep(ss)
 ss.setdefault("clustering_overrides", {})
 
@@ -139,8 +142,17 @@ st.caption("Seven ways to find groups, on the same data: each cell is one method
            "set with a default chosen from the data (the rule is stated below). Click a cell "
            "to see what happens inside that method.")
 messages = st.container()
-if link_notice:
-    messages.warning(md_text(link_notice), icon=":material/link_off:")
+
+
+def show_link_notice(row_names: list[str] | None = None) -> None:
+    """The link's one notice, naming the grid row too once ``row_names`` are known."""
+    ignored = list(link_ignored or ())
+    if row_asked is not None and row_names is not None and row_asked not in row_names:
+        asked = row_asked if len(row_asked) <= 40 else row_asked[:39] + "…"  # user text, bounded
+        ignored.append(f"row={asked} (not a data set here: {', '.join(row_names)})")
+    if notice := UrlValues({}, tuple(ignored)).notice():
+        messages.warning(md_text(notice), icon=":material/link_off:")
+
 
 with st.sidebar:
     data = DATA.show(messages, check=cl.check_grid_data)
@@ -159,6 +171,7 @@ with st.sidebar:
 # keeps the rows it had: nothing on the page is lost.
 rows: tuple[data_io.Dataset, ...] | None = ss.get("clustering_rows")
 if rows is None:
+    show_link_notice()
     st.info("Choose the standard shapes, generate data, pick a sample table or upload a CSV "
             "file to start.")
     st.stop()
@@ -168,6 +181,8 @@ for note in dict.fromkeys(note for row in rows for note in row.notes):
 # ----------------------------------------------------------------------------- the grid
 
 names = [row.name for row in rows]
+if link_ignored is not None:
+    show_link_notice(names)
 if ss.get("clustering_row") not in names:
     ss["clustering_row"] = names[1] if len(names) > 1 else names[0]  # moons: the classic contrast
 click = (ss.get("clustering_grid_select") or {}).get("selection", {}).get("points", [])

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SERVE",
     "chromium_launch_options",
     "free_port",
+    "in_ci",
     "serve_app",
     "start_app",
     "stop_app",
@@ -50,6 +51,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether we run under CI: ``CI`` set to anything but empty, ``0`` or ``false``.
+
+    CI services spell it differently (``true``, ``1``, ``yes``); a check for ``true`` alone
+    let ``CI=1`` skip the browser tests instead of failing them.
+    """
+    return environ.get("CI", "").strip().lower() not in ("", "0", "false")
 
 
 def chromium_launch_options() -> dict:

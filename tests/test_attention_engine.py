@@ -38,7 +38,8 @@ from engine.attention.tokens import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ----------------------------------------------------------------------------- parity with torch

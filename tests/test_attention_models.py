@@ -25,7 +25,8 @@ from engine.attention.weights import (
     save_model,
 )
 
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module", params=list(TASKS))

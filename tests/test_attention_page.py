@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
@@ -19,7 +18,8 @@ from engine.attention.weights import load_pretrained
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "attention.py")
 FREE = "Random attention on your own text"
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run(at: AppTest) -> AppTest:

@@ -30,7 +30,8 @@ from engine.attention.tokens import embed, tokenize_lines
 from engine.attention.weights import load_pretrained
 from engine.data import to_csv_bytes
 
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TEXT = "the cat sat on the mat\nthe dog sat"
 
 

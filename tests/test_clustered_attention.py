@@ -41,7 +41,8 @@ from engine.clustered_attention.readable import clustered_head, improved_cluster
 from engine.clustered_attention.run import ClusteredRun, HeadInputs, error_curves
 from engine.clustered_attention.toy import toy_accuracy, with_clustered_head
 
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 sdpa = torch.nn.functional.scaled_dot_product_attention
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 DTYPES = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])

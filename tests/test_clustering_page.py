@@ -228,3 +228,54 @@ def test_tsne_runs_on_demand_and_states_its_caveats(uploaded):
     no_failures(uploaded)
     assert any("Cluster sizes in a t-SNE picture mean nothing" in m.value
                for m in uploaded.markdown)
+
+
+# ----------------------------------------------------------------------------- shared links
+
+BAD_LINKS = [
+    # (query, the texts the one notice must name): every kind of bad value, in this lab's
+    # own keys, the shared data panel's and the grid's row
+    ({"seed": "-1", "ds": "-1"}, ["seed=-1", "ds=-1"]),  # negative
+    ({"perp": "nan", "std": "NaN"}, ["perp=nan", "std=NaN"]),  # NaN
+    ({"seed": "99999999999999999999", "perp": "1e400"}, ["seed=9999", "perp=1e400"]),  # huge
+    ({"perp": "many", "method": "kmeans++"}, ["perp=many", "method=kmeans++"]),  # not numbers
+    ({"colour": "red", "<b>x</b>": "1"}, ["colour", "<b>x</b>"]),  # unknown keys
+    ({"src": "generate", "kind": "spiral"}, ["kind=spiral"]),  # unknown shape
+    ({"row": "spiral"}, ["row=spiral"]),  # unknown grid row
+    ({"method": ["gmm", "ward"], "row": ["blobs", "moons"]}, ["method (given 2", "row (given 2"]),
+]
+
+
+def link_notices(at: AppTest) -> list[str]:
+    return [w for w in shown(at.warning) if "this link" in w]
+
+
+@pytest.fixture(scope="module")
+def default_link():
+    at = open_page()
+    assert link_notices(at) == []
+    return dict(at.query_params)
+
+
+@pytest.mark.parametrize(("query", "named"), BAD_LINKS, ids=[str(q) for q, _ in BAD_LINKS])
+def test_a_bad_link_falls_back_to_defaults_with_one_notice(query, named, default_link):
+    at = open_page(query)
+    no_failures(at)
+    notices = link_notices(at)
+    assert len(notices) == 1, notices
+    for text in named:
+        assert text in notices[0], (text, notices[0])
+    assert not [e for e in shown(at.error)]
+    # The page works, on the defaults of the values it ignored (the good ones kept: here only
+    # src=generate, whose one row is the default shape), and the link now says so.
+    generated = query.get("src") == "generate"
+    assert len(row_titles(at)) == (1 if generated else 7)
+    link = dict(at.query_params)
+    if generated:
+        assert link["src"] == "generate" and link["kind"] == "blobs"
+        link = {k: v for k, v in link.items() if k in default_link and k not in ("src", "row")}
+        assert link == {k: v for k, v in default_link.items() if k in link}
+    else:
+        assert link == default_link
+    at.run()  # a later rerun does not repeat the notice
+    assert link_notices(at) == [] and not at.exception

@@ -263,3 +263,23 @@ def test_a_labs_own_source_comes_first_and_the_panel_then_builds_nothing():
     assert at.session_state["seen"][0] is None
     assert at.session_state["lab_data"] is data  # kept for when the user switches back
     assert not at.exception and not at.error
+
+
+APP = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.mark.parametrize("page", ["app_pages/attention.py", "app_pages/fusion.py"])
+def test_labs_without_link_settings_open_from_a_bad_link(page):
+    """The Attention and Fusion labs read no settings from a link (only the K-means and
+    Clustering labs do, tested in their page tests): a bad link's values change nothing
+    and break nothing there."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page(page)
+    at.query_params.update(
+        {"seed": "-1", "tol": "nan", "n": "99999999999999999999", "k": "four", "colour": "red",
+         "kind": "spiral", "present": "maybe"}
+    )  # fmt: skip
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == []
+    assert at.title and " lab" in at.title[0].value

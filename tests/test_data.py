@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from bad_files import BAD, CASES, GOOD, XSS_IMG, XSS_SCRIPT, load_for_page, upload_name
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import datasets as skdatasets
 from sklearn.preprocessing import StandardScaler
+from strategies import VALID, csv_files, mostly_valid, record
 
 from engine import data
 from engine.data import (
@@ -659,37 +660,74 @@ def test_labelled_rows_of_generated_data_keep_the_true_group():
 
 
 # --------------------------------------------------------------------------------------------
-# Properties: any bytes give a table or a DataError, never another exception
+# Properties: a table of numbers in any supported dialect reads back; any other bytes give a
+# table or a DataError, never another exception
 # --------------------------------------------------------------------------------------------
 
 CSV_ALPHABET = "0123456789.,;\t\n\r\"' -+eEinfaNxy=@<>é"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=400))
-def test_any_bytes_give_a_table_or_a_data_error(content):
+def _assert_reads_back(table_or_features, numbers):
+    np.testing.assert_allclose(
+        np.asarray(table_or_features, dtype=np.float64), numbers, rtol=1e-12, atol=1e-300
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(mostly_valid(csv_files(), st.binary(max_size=400)))
+def test_any_bytes_give_a_table_or_a_data_error(drawn):
+    """A CSV file of numbers (comma, semicolon or tab; decimal point or comma; UTF-8 or
+    UTF-16; header or not) reads back its numbers; any other bytes give a table or a
+    DataError, never another exception."""
+    origin, content = drawn
+    if origin == VALID:
+        content, numbers, has_header = content
     try:
         table = read_csv_bytes(content)
     except DataError as exc:
+        record(origin, "DataError")
+        assert origin != VALID, f"a valid CSV file was refused: {exc}"
         assert str(exc)
-    else:
-        assert len(table.frame) >= 2 and numeric_columns(table.frame)
+        return
+    record(origin, "table")
+    assert len(table.frame) >= 2 and numeric_columns(table.frame)
+    if origin == VALID:
+        assert table.has_header == has_header
+        assert table.frame.shape == numbers.shape
+        _assert_reads_back(table.frame, numbers)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None)
 @given(
-    st.text(alphabet=CSV_ALPHABET, max_size=300),
-    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"]),
+    mostly_valid(
+        # The page needs two distinct points (K=2); all-equal rows are refused, rightly.
+        csv_files(distinct_rows=True),
+        st.tuples(
+            st.text(alphabet=CSV_ALPHABET, max_size=300),
+            st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"]),
+        ).map(lambda t: t[0].encode(t[1])),
+    )
 )
-def test_any_csv_like_text_loads_cleanly_or_gives_a_data_error(text, encoding):
+def test_any_csv_like_text_loads_cleanly_or_gives_a_data_error(drawn):
+    """What the page does with an upload: a CSV file of numbers gives exactly those numbers
+    as features; any CSV-like text gives clean features or a DataError."""
+    origin, content = drawn
+    if origin == VALID:
+        content, numbers, _ = content
     try:
-        features = load_for_page(text.encode(encoding), k=2)
+        features = load_for_page(content, k=2)
     except DataError as exc:
+        record(origin, "DataError")
+        assert origin != VALID, f"a valid CSV file was refused: {exc}"
         assert str(exc)
-    else:
-        assert features.X.dtype == np.float64 and features.X.flags.c_contiguous
-        assert np.isfinite(features.X).all() and features.X.shape[0] >= 2
-        assert features.n_rows_in - features.n_dropped == features.X.shape[0]
+        return
+    record(origin, "features")
+    assert features.X.dtype == np.float64 and features.X.flags.c_contiguous
+    assert np.isfinite(features.X).all() and features.X.shape[0] >= 2
+    assert features.n_rows_in - features.n_dropped == features.X.shape[0]
+    if origin == VALID:
+        assert features.n_dropped == 0
+        _assert_reads_back(features.X, numbers)
 
 
 def test_docstring_examples_run():

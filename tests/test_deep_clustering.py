@@ -29,7 +29,8 @@ from engine.deep_clustering.dec import refine
 from engine.deep_clustering.study import ClusteringView
 from engine.deep_clustering.weights import ASSETS, RECORD, WEIGHTS
 
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "fusion.py")
 ATTENTION = ":material/hub: Clustered attention"
 DEC = ":material/blur_on: Deep clustering (DEC)"
-torch.set_num_threads(1)
+# One torch thread in this module only (the fixture restores the count after it).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run(at: AppTest) -> AppTest:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from near_ties import assert_labels_agree
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
@@ -104,7 +105,9 @@ def test_parity_with_sklearn_float32_every_step(seed, n_samples, n_features, n_c
         np.testing.assert_allclose(it.centers_after, ref.cluster_centers_, atol=1e-5 * scale)
         ref.cluster_centers_ = it.centers_before  # scikit-learn's assignment to the same centroids
         ours_labels = ours.history_.labels_at(X, it.iteration)
-        assert (ours_labels == ref.predict(X)).mean() >= 0.9999
+        # Exact wherever the nearest centroid is decided beyond float32 rounding (at these
+        # sizes ">= 99.99% agree" allowed no flip at all, so it assumed one summation order).
+        assert_labels_agree(X, ours_labels, ref.predict(X), it.centers_before)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -121,7 +124,7 @@ def test_parity_with_sklearn_float32_whole_run(seed):
     init = X[rng.choice(len(X), 8, replace=False)].copy()
     ours = KMeans(8, init=init, max_iter=100).fit(X)
     ref = _sklearn(X, init, max_iter=100)
-    assert (ours.labels_ == ref.labels_).mean() >= 0.9999
+    assert_labels_agree(X, ours.labels_, ref.labels_, ref.cluster_centers_, ours.cluster_centers_)
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-4)
 
 
@@ -131,7 +134,7 @@ def test_parity_on_large_float32_blobs():
     init = X[:8].copy()
     ours = KMeans(8, init=init, max_iter=20, tol=0).fit(X)
     ref = _sklearn(X, init, max_iter=20, tol=0)
-    assert (ours.labels_ == ref.labels_).mean() >= 0.9999
+    assert_labels_agree(X, ours.labels_, ref.labels_, ref.cluster_centers_, ours.cluster_centers_)
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-4)
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+from near_ties import assert_labels_agree
 from sklearn.cluster import KMeans as SKKMeans
 
 from engine.kmeans import KMeans, _lloyd_numba, lloyd
@@ -45,15 +46,26 @@ def _means(sums, weights, centers):
     return new.astype(centers.dtype)
 
 
-def _assert_same_step(fast, ref, dtype):
-    np.testing.assert_array_equal(fast.labels, ref.labels)
-    np.testing.assert_array_equal(fast.counts, ref.counts)
+def _assert_same_step(fast, ref, dtype, X=None, centers=None):
+    """Elkan's step is the reference step. With ``X`` and ``centers``, labels are compared
+    where the nearest centroid is decided beyond rounding (tests/near_ties.py: Elkan's
+    float64 distances and the reference's float32 ones may part on a near-tie), counts and
+    sums against Elkan's own labels; without, everything is exact."""
     assert fast.sums.dtype == dtype and fast.labels.dtype == np.int32
     rtol = 1e-4 if dtype == np.float32 else 1e-9
     scale = max(1.0, float(np.abs(ref.sums).max()))
-    np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
+    if X is None:
+        np.testing.assert_array_equal(fast.labels, ref.labels)
+        own_counts, own_sums = ref.counts, ref.sums
+    else:
+        assert_labels_agree(X, fast.labels, ref.labels, centers)
+        own_counts = np.bincount(fast.labels, minlength=len(centers))
+        own_sums = np.zeros(centers.shape)
+        np.add.at(own_sums, fast.labels, X.astype(np.float64))
+    np.testing.assert_array_equal(fast.counts, own_counts)
+    np.testing.assert_allclose(fast.sums, own_sums, rtol=rtol, atol=rtol * scale)
     assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)
-    assert fast.n_changed == ref.n_changed
+    assert abs(fast.n_changed - ref.n_changed) <= int((fast.labels != ref.labels).sum())
     assert fast.n_distances + fast.n_skipped == len(fast.labels) * len(fast.counts)
 
 
@@ -66,8 +78,8 @@ def test_elkan_equals_the_reference_step_at_every_iteration(shape, dtype):
     for _ in range(6):
         ref = lloyd.reference_step(X, centers, ref_labels)
         fast = step(X, centers, labels)
-        _assert_same_step(fast, ref, dtype)
-        np.testing.assert_array_equal(fast.weights, ref.counts)
+        _assert_same_step(fast, ref, dtype, X, centers)
+        np.testing.assert_array_equal(fast.weights, fast.counts)
         labels, ref_labels = fast.labels, ref.labels.copy()
         centers = lloyd.update_centers(X, centers, ref).centers
 

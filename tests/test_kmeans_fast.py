@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from near_ties import assert_labels_agree
 from sklearn.cluster import KMeans as SKKMeans
 
 from engine.kmeans import KMeans, _lloyd_numba, _lloyd_torch, lloyd
@@ -49,18 +50,32 @@ def _problem(shape, dtype, seed=0):
     return X, centers
 
 
-def _assert_same_step(fast, ref, dtype):
-    np.testing.assert_array_equal(fast.labels, ref.labels)
+def _assert_same_step(fast, ref, dtype, X, centers, *, exact=False):
+    """The fast step is the reference step: the same label for every point whose nearest
+    centroid is decided beyond rounding (tests/near_ties.py; every point when the data are
+    ``exact`` in any summation order), and counts, sums and J that match its labels."""
     assert fast.labels.dtype == np.int32
-    np.testing.assert_array_equal(fast.counts, ref.counts)
+    if exact:
+        np.testing.assert_array_equal(fast.labels, ref.labels)
+    else:
+        assert_labels_agree(X, fast.labels, ref.labels, centers)
+    flipped = int((fast.labels != ref.labels).sum())  # near-ties only
+    n_clusters = len(centers)
+    np.testing.assert_array_equal(fast.counts, np.bincount(fast.labels, minlength=n_clusters))
     assert fast.counts.dtype == np.int64
     assert fast.sums.dtype == dtype
+    sums = np.zeros(centers.shape)  # of the fast step's own labels, in float64
+    np.add.at(sums, fast.labels, X.astype(np.float64))
     rtol = 1e-4 if dtype == np.float32 else 1e-9
     scale = max(1.0, float(np.abs(ref.sums).max()))
-    np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(fast.sums, sums, rtol=rtol, atol=rtol * scale)
     assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)
-    assert fast.n_changed == ref.n_changed
-    np.testing.assert_array_equal(fast.weights, ref.weights)  # the counts, without weights
+    assert abs(fast.n_changed - ref.n_changed) <= flipped
+    if flipped == 0:
+        np.testing.assert_array_equal(fast.counts, ref.counts)
+        np.testing.assert_allclose(fast.sums, ref.sums, rtol=rtol, atol=rtol * scale)
+        assert fast.n_changed == ref.n_changed
+    np.testing.assert_array_equal(fast.weights, fast.counts)  # without weights: the counts
 
 
 def _ids(shape):
@@ -72,12 +87,12 @@ def _ids(shape):
 def test_fast_step_equals_reference_step(shape, dtype):
     X, centers = _problem(shape, dtype)
     ref = lloyd.reference_step(X, centers)
-    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype)
+    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype, X, centers)
     # A second step from moved centroids counts the labels that changed.
     moved = (centers * 1.05 + 0.1).astype(dtype)
     ref2 = lloyd.reference_step(X, moved, ref.labels)
-    _assert_same_step(lloyd.fast_step(X, moved, ref.labels), ref2, dtype)
-    np.testing.assert_array_equal(lloyd.assign(X, moved), ref2.labels)
+    _assert_same_step(lloyd.fast_step(X, moved, ref.labels), ref2, dtype, X, moved)
+    assert_labels_agree(X, lloyd.assign(X, moved), ref2.labels, moved)
     assert lloyd.inertia_of(X, moved, ref2.labels) == pytest.approx(
         ref2.inertia, rel=1e-4 if dtype == np.float32 else 1e-9
     )
@@ -92,7 +107,7 @@ def test_fast_step_with_empty_clusters_and_duplicate_points(n_features, dtype):
     centers = np.vstack([X[[0, 40]], far, X[[0]]])  # and two identical centroids: first wins
     ref = lloyd.reference_step(X, centers)
     fast = lloyd.fast_step(X, centers)
-    _assert_same_step(fast, ref, dtype)
+    _assert_same_step(fast, ref, dtype, X, centers)
     assert (fast.counts[2:] == 0).all()
 
 
@@ -166,7 +181,7 @@ def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(n_features, dty
     X = rng.integers(-3, 4, size=(2000, n_features)).astype(dtype)
     centers = rng.integers(-1, 2, size=(7, n_features)).astype(dtype)
     ref = lloyd.reference_step(X, centers)
-    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype)
+    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype, X, centers, exact=True)
     d2 = ((X[:, np.newaxis, :] - centers[np.newaxis]) ** 2).sum(axis=2)
     assert ((d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50  # real ties
 
@@ -205,13 +220,12 @@ def test_fast_step_gives_the_same_bits_for_any_number_of_threads(
         np.testing.assert_array_equal(distances, distances_one)
     ref = lloyd.reference_step(X, centers, prev, w)
     if weighted:  # the reference multiplies in another order: equal to rounding
-        np.testing.assert_array_equal(one.labels, ref.labels)
+        assert_labels_agree(X, one.labels, ref.labels, centers)
         np.testing.assert_allclose(one.weights, ref.weights, rtol=1e-12)
         np.testing.assert_allclose(one.sums, ref.sums, rtol=1e-4 if dtype == np.float32 else 1e-9)
         assert one.inertia == pytest.approx(ref.inertia, rel=1e-6)
     else:
-        _assert_same_step(one, ref, dtype)
-        np.testing.assert_array_equal(one.weights, one.counts)
+        _assert_same_step(one, ref, dtype, X, centers)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
@@ -249,10 +263,10 @@ def test_torch_step_on_cpu_equals_reference_step(shape, dtype):
     step = _lloyd_torch.TorchStep(X, "cpu")
     ref = lloyd.reference_step(X, centers)
     first = step(X, centers)
-    _assert_same_step(first, ref, dtype)
+    _assert_same_step(first, ref, dtype, X, centers)
     moved = (centers * 1.05 + 0.1).astype(dtype)
     _assert_same_step(
-        step(X, moved, first.labels), lloyd.reference_step(X, moved, ref.labels), dtype
+        step(X, moved, first.labels), lloyd.reference_step(X, moved, ref.labels), dtype, X, moved
     )
 
 
@@ -293,7 +307,8 @@ def test_cuda_fit_matches_the_cpu_fit(dtype):
     init = X[:6].copy()
     cpu = KMeans(6, init=init, max_iter=30, tol=0).fit(X)
     gpu = KMeans(6, init=init, max_iter=30, tol=0, device="cuda").fit(X)
-    agreement = (cpu.labels_ == gpu.labels_).mean()
-    assert agreement == 1.0 if dtype == np.float64 else agreement >= 0.9999
+    # Whole runs: the GPU's summation order may flip a near-tie point, and its centroids
+    # then differ by rounding; every decided point must agree.
+    assert_labels_agree(X, gpu.labels_, cpu.labels_, cpu.cluster_centers_, gpu.cluster_centers_)
     np.testing.assert_allclose(gpu.cluster_centers_, cpu.cluster_centers_, rtol=1e-4, atol=1e-4)
     assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-4)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from near_ties import assert_labels_agree
 from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_sparse
 
 from engine.kmeans import _lloyd_numba, _sparse_numba, lloyd
@@ -29,17 +30,29 @@ def _problem(n_samples, n_features, n_clusters, dtype, density=0.2, seed=0):
     return X, np.ascontiguousarray(centers, dtype=dtype)
 
 
-def _assert_same_step(sparse, dense, dtype):
-    np.testing.assert_array_equal(sparse.labels, dense.labels)
-    np.testing.assert_array_equal(sparse.counts, dense.counts)
+def _assert_same_step(sparse, dense, dtype, X=None, centers=None):
+    """The CSR step is the dense one. With ``X`` (dense) and ``centers``, labels are compared
+    where the nearest centroid is decided beyond rounding (tests/near_ties.py: the dense side
+    scores through BLAS, whose last bits depend on the CPU), and the counts and sums are
+    checked against the CSR step's own labels; without, everything is exact."""
     assert sparse.sums.dtype == dtype and sparse.labels.dtype == np.int32
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     scale = max(1.0, float(np.abs(dense.sums).max()))
-    np.testing.assert_allclose(sparse.sums, dense.sums, rtol=rtol, atol=rtol * scale)
+    if X is None:
+        np.testing.assert_array_equal(sparse.labels, dense.labels)
+        own_counts, own_sums = dense.counts, dense.sums
+    else:
+        assert_labels_agree(X, sparse.labels, dense.labels, centers)
+        own_counts = np.bincount(sparse.labels, minlength=len(centers))
+        own_sums = np.zeros(centers.shape)
+        np.add.at(own_sums, sparse.labels, X.astype(np.float64))
+    flipped = int((sparse.labels != dense.labels).sum())
+    np.testing.assert_array_equal(sparse.counts, own_counts)
+    np.testing.assert_allclose(sparse.sums, own_sums, rtol=rtol, atol=rtol * scale)
     j_rtol = 1e-10 if dtype == np.float64 else 1e-6
     assert sparse.inertia == pytest.approx(dense.inertia, rel=j_rtol)
-    assert sparse.n_changed == dense.n_changed
-    np.testing.assert_array_equal(sparse.weights, dense.counts)
+    assert abs(sparse.n_changed - dense.n_changed) <= flipped
+    np.testing.assert_array_equal(sparse.weights, sparse.counts)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
@@ -52,11 +65,11 @@ def test_csr_step_equals_the_dense_step(n_samples, n_features, n_clusters, densi
     X, centers = _problem(n_samples, n_features, n_clusters, dtype, density)
     dense = np.ascontiguousarray(X.toarray())
     first = lloyd.fast_step(X, centers)
-    _assert_same_step(first, lloyd.reference_step(dense, centers), dtype)
+    _assert_same_step(first, lloyd.reference_step(dense, centers), dtype, dense, centers)
     # A second step, labels carried over (and overwritten in place, as the dense step does).
     moved = centers + np.asarray(0.1, dtype=dtype)
     ref = lloyd.fast_step(dense, moved, first.labels.copy())
-    _assert_same_step(lloyd.fast_step(X, moved, first.labels), ref, dtype)
+    _assert_same_step(lloyd.fast_step(X, moved, first.labels), ref, dtype, dense, moved)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
