@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from heavy_util import finish_heavy
 from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
@@ -199,7 +200,7 @@ def test_uploaded_good_weights_are_used_and_scored(at):
 def test_live_retraining_switches_to_the_new_weights(at):
     at.slider(key="attention_steps_previous_token").set_value(50)
     at.button(key="attention_retrain_previous_token").click()
-    _run(at)
+    finish_heavy(_run(at))
     assert at.radio(key="attention_weights_source").value == "Retrained in this session"
     retrained = at.session_state["attention_retrained"]["previous_token"]
     assert 0 <= retrained["accuracy"] <= 1
