@@ -217,10 +217,9 @@ def retrain_expander(task: ToyTask) -> None:
     """Retrain a fresh model in the server's queue; then switch to it."""
     with st.sidebar.expander("Retrain this model live", icon=":material/model_training:"):
         st.caption(
-            "Trains a fresh model from random weights on this server's CPU, in its queue "
-            "(a class pressing at once waits its turn; the same settings are trained once "
-            f"for everyone). Fewer steps train faster but learn less; at most {task.steps} "
-            "steps, as many as the shipped model used."
+            "Trains a fresh model from random weights in the server's queue; the same "
+            "settings are trained once for everyone. Fewer steps train faster but learn less; "
+            f"at most {task.steps}, as many as the shipped model used."
         )
         steps_row = SETTINGS[f"steps_{task.name}"]
         st.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
