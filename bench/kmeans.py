@@ -1,13 +1,43 @@
-"""Time the engine's K-means against scikit-learn (and faiss, when installed).
+"""Time the engine's K-means against scikit-learn (and faiss, when installed), honestly.
 
 Every case fits the same float32 blobs from the same initial centroids for 20
-iterations with tol=0, history recording on (the engine always records it), and
-prints the median wall time of each library and the ratio engine / scikit-learn.
-Each case runs in its own process, so its peak resident memory (ru_maxrss) is its
+iterations with tol=0, history recording on (the engine always records it). The
+libraries are interleaved repeat by repeat, taking turns to go first, so a burst of
+background load lands on both; the ratio is the median of the per-repeat ratios
+engine / scikit-learn. Each case runs in its own process, so its peak memory is its
 own; a second process per case fits the engine alone to measure the engine's peak.
 
-    .venv/bin/python bench/kmeans.py            # all cases, 5 repeats
-    .venv/bin/python bench/kmeans.py --cases a --repeats 9
+A busy machine flatters the engine: scikit-learn's OpenMP threads lose more to a
+neighbour than the engine's do. So before each case the bench waits (up to
+``--settle`` seconds) for the 1-minute load average to fall to ``--quiet-load``, and
+for each case it records the load average before and after and the CPU the *other*
+processes used while it ran (all busy CPU time in /proc/stat minus the bench's own).
+A case that started above the quiet load, or next to more than 0.15 of a core of
+other work, is marked ⚠ in its row and warned about loudly on stderr: such a row is
+not a quiet-machine figure. (The bench's own two threads raise the load average
+during a case; that is why "after" is printed but the mark uses the other processes.)
+
+"labels equal" is the share of points the engine and scikit-learn label alike after the
+20 iterations; in brackets, the same share between scikit-learn on one OpenMP thread and
+on all of them. Float32 runs from the same start drift apart by rounding alone (partial
+sums added in another order move a centroid by an ulp, a point on a boundary changes
+side, and the change grows), and the bracket shows how far on this data.
+
+The output on stdout is the README's tables, in markdown, with the command that made
+them; progress and warnings go to stderr.
+
+    .venv/bin/python bench/kmeans.py                     # cases a-d and the sweep, 5 repeats
+    .venv/bin/python bench/kmeans.py --cases abc --no-sweep --repeats 7
+    .venv/bin/python bench/kmeans.py --cases "" --plot assets/kmeans_sweep.svg   # sweep only
+    .venv/bin/python bench/kmeans.py --one-thread    # one thread each, timed by CPU time
+
+``--one-thread`` is the comparison a shared machine disturbs least: each library on one
+thread, timed by the CPU time the process used rather than by the clock. It leaves out
+how well each spreads over the cores, so it complements the default table, never replaces it.
+
+The sweep fits N x d data with N·d fixed (4,000,000 values, K=16) for d in 2 ... 128,
+so where the engine gains or loses against scikit-learn shows as d grows; ``--plot``
+draws its ratios as an SVG for the README.
 
 A benchmark, never a test: nothing here asserts a time.
 """
@@ -15,12 +45,16 @@ A benchmark, never a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import platform
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +62,36 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CASES = {
-    "a": dict(n_samples=1_000_000, n_features=2, n_clusters=8),
-    "b": dict(n_samples=100_000, n_features=64, n_clusters=64),
-    "c": dict(n_samples=10_000_000, n_features=2, n_clusters=8),
-}
 N_ITER = 20
+QUIET_OTHERS = 0.15  # cores of other processes' work beyond which a row is marked
+
+
+@dataclass(frozen=True)
+class Shape:
+    n_samples: int
+    n_features: int
+    n_clusters: int
+
+    def __str__(self) -> str:
+        return f"{self.n_samples:,} × {self.n_features}, K={self.n_clusters}"
+
+
+CASES = {
+    "a": Shape(1_000_000, 2, 8),
+    "b": Shape(100_000, 64, 64),
+    "c": Shape(300_000, 16, 20),
+    "d": Shape(10_000_000, 2, 8),
+}
+SWEEP_VALUES = 4_000_000  # N·d of every sweep point
+SWEEP_FEATURES = (2, 4, 8, 16, 32, 64, 128)
+SWEEP_CLUSTERS = 16
+
+
+def sweep_shape(n_features: int) -> Shape:
+    return Shape(SWEEP_VALUES // n_features, n_features, SWEEP_CLUSTERS)
+
+
+# ----------------------------------------------------------------------------- child side
 
 
 def make_data(n_samples: int, n_features: int, n_clusters: int, seed: int = 0):
@@ -73,20 +131,20 @@ def fit_faiss(X, init):
     return km
 
 
-def _median_time(fit, X, init, repeats: int) -> tuple[float, object]:
-    times, model = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model = fit(X, init)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), model
+def time_case(shape: Shape, repeats: int, one_thread: bool = False) -> dict:
+    """Child process: every library on one case, interleaved repeat by repeat.
 
+    ``one_thread``: every library on one thread, timed by the CPU time the process used
+    (which other processes on the machine disturb far less than wall time).
+    """
+    # threadpool_limits limits only the libraries already loaded (scikit-learn's OpenMP
+    # comes with sklearn.cluster): import both libraries first.
+    import sklearn.cluster  # noqa: F401
+    from threadpoolctl import threadpool_limits
 
-def run_case(name: str, repeats: int) -> dict:
-    """Child process: time every library on one case, side by side."""
-    X, init = make_data(**CASES[name])
-    # Compile (or load the cached kernels) outside the timings.
-    fit_engine(X[:1000], init)
+    import engine.kmeans  # noqa: F401
+
+    X, init = make_data(shape.n_samples, shape.n_features, shape.n_clusters)
     peers = {"engine": fit_engine, "sklearn": fit_sklearn}
     try:
         import faiss  # noqa: F401
@@ -94,23 +152,37 @@ def run_case(name: str, repeats: int) -> dict:
         peers["faiss"] = fit_faiss
     except ImportError:
         pass
-    result = {}
-    # Interleave the libraries repeat by repeat so background load hits them alike.
+    if one_thread:
+        from engine.kmeans import _lloyd_numba
+
+        _lloyd_numba._N_THREADS = 1
+    clock = time.process_time if one_thread else time.perf_counter
     times: dict[str, list[float]] = {p: [] for p in peers}
     models = {}
-    for _ in range(repeats):
-        for peer, fit in peers.items():
-            t, models[peer] = _median_time(fit, X, init, 1)
-            times[peer].append(t)
-    for peer in peers:
-        result[peer] = statistics.median(times[peer])
-    result["engine_iter"] = int(models["engine"].n_iter_)
-    result["sklearn_iter"] = int(models["sklearn"].n_iter_)
-    result["label_agreement"] = float(
-        (models["engine"].labels_ == models["sklearn"].labels_).mean()
-    )
-    result["data_mb"] = X.nbytes / 2**20
-    return result
+    with threadpool_limits(1) if one_thread else contextlib.nullcontext():
+        # Compile (or load the cached kernels), start the thread pools: outside the timings.
+        warm = X[: min(len(X), 100_000)]
+        for fit in peers.values():
+            fit(warm, init)
+        for repeat in range(repeats):
+            order = list(peers) if repeat % 2 == 0 else list(peers)[::-1]
+            for peer in order:
+                start = clock()
+                models[peer] = peers[peer](X, init)
+                times[peer].append(clock() - start)
+    ratios = [e / s for e, s in zip(times["engine"], times["sklearn"], strict=True)]
+    # How far float32 runs drift apart by rounding alone: scikit-learn on one OpenMP thread
+    # against all of them (its partial sums are then added in another order).
+    with contextlib.nullcontext() if one_thread else threadpool_limits(1, user_api="openmp"):
+        sklearn_other_threads = fit_sklearn(X, init).labels_
+    sklearn_labels = models["sklearn"].labels_
+    return {
+        "times": times,
+        "ratio": statistics.median(ratios),
+        "iters": [int(models["engine"].n_iter_), int(models["sklearn"].n_iter_)],
+        "label_agreement": float((models["engine"].labels_ == sklearn_labels).mean()),
+        "sklearn_self_agreement": float((sklearn_other_threads == sklearn_labels).mean()),
+    }
 
 
 def _status_mb(field: str) -> float:
@@ -121,18 +193,58 @@ def _status_mb(field: str) -> float:
     raise KeyError(field)
 
 
-def rss_case(name: str) -> dict:
-    """Child process: the engine alone, for its peak resident memory during the fit."""
-    X, init = make_data(**CASES[name])
-    fit_engine(X[:1000], init)  # kernels loaded before the baseline
+def rss_case(shape: Shape) -> dict:
+    """Child process: the engine alone, for the peak resident memory its fit adds."""
+    X, init = make_data(shape.n_samples, shape.n_features, shape.n_clusters)
+    # Kernels loaded before the baseline, on a slice too small to leave freed memory behind
+    # that the fit could reuse unseen.
+    fit_engine(X[:2000], init)
     before = _status_mb("VmRSS")
     # Reset the high-water mark, so the peak below is the fit's and not the data
     # generator's (Linux: writing 5 to clear_refs resets VmHWM).
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     fit_engine(X, init)
-    return {"rss_before_fit_mb": before, "rss_peak_mb": _status_mb("VmHWM"),
-            "data_mb": X.nbytes / 2**20}
+    return {"before_mb": before, "peak_mb": _status_mb("VmHWM"), "data_mb": X.nbytes / 2**20}
+
+
+# ----------------------------------------------------------------------------- parent side
+
+
+@dataclass(frozen=True)
+class Load:
+    """What else the machine was doing while one case ran."""
+
+    before: float  # 1-minute load average when the case started
+    after: float  # ... and when it ended (includes the bench's own threads)
+    others: float  # mean cores used by other processes during the case
+    quiet: bool  # before <= the quiet load and others <= QUIET_OTHERS
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot (/proc/stat, all CPUs)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, f.readline().split()[1:9]
+        )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _settle(quiet_load: float, max_wait: float) -> None:
+    """Wait until the 1-minute load average is at most ``quiet_load``, or ``max_wait`` s."""
+    deadline = time.monotonic() + max_wait
+    while os.getloadavg()[0] > quiet_load and time.monotonic() < deadline:
+        print(
+            f"  waiting for a quiet machine: load average {os.getloadavg()[0]:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(10)
 
 
 def _child(args: list[str]) -> dict:
@@ -142,38 +254,235 @@ def _child(args: list[str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def measure(shape: Shape, args: argparse.Namespace) -> tuple[dict, dict, Load]:
+    """Time one case and measure its memory, each in a fresh process, watching the load."""
+    _settle(args.quiet_load, args.settle)
+    before = os.getloadavg()[0]
+    busy, ours, start = _busy_cpu_seconds(), _children_cpu_seconds(), time.monotonic()
+    spec = f"{shape.n_samples},{shape.n_features},{shape.n_clusters}"
+    timing = _child(
+        ["--child", "time", "--shape", spec, "--repeats", str(args.repeats)]
+        + (["--one-thread"] if args.one_thread else [])
+    )
+    memory = _child(["--child", "rss", "--shape", spec])
+    wall = time.monotonic() - start
+    others = (_busy_cpu_seconds() - busy - (_children_cpu_seconds() - ours)) / wall
+    others = max(others, 0.0)
+    quiet = before <= args.quiet_load and others <= QUIET_OTHERS
+    load = Load(before, os.getloadavg()[0], others, quiet)
+    if not load.quiet:
+        print(
+            f"\n!!! WARNING: {shape} ran on a BUSY machine (load average {load.before:.2f} "
+            f"before, other processes used {load.others:.2f} cores while it ran). Its row is "
+            "marked ⚠ and is NOT a quiet-machine figure.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    return timing, memory, load
+
+
+def _seconds(times: list[float]) -> str:
+    return f"{statistics.median(times):.3f} s"
+
+
+def _row(label: str, timing: dict, memory: dict, load: Load) -> str:
+    t = timing["times"]
+    fit_mb = memory["peak_mb"] - memory["before_mb"]
+    cells = [
+        ("⚠ " if not load.quiet else "") + label,
+        _seconds(t["engine"]),
+        _seconds(t["sklearn"]),
+        f"**{timing['ratio']:.2f}**",
+        f"{100 * timing['label_agreement']:.3f} % ({100 * timing['sklearn_self_agreement']:.3f} %)",
+        f"{fit_mb / memory['data_mb']:.2f}×",
+        f"{load.before:.2f} → {load.after:.2f}",
+        f"{load.others:.2f}",
+    ]
+    if "faiss" in t:
+        cells.insert(4, _seconds(t["faiss"]))
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(first: str, faiss: bool) -> str:
+    names = [
+        first,
+        "engine",
+        "scikit-learn",
+        "ratio",
+        "labels equal (scikit-learn: 1 thread vs all)",
+        "memory the fit adds ÷ data",
+        "load average before → after",
+        "others' cores",
+    ]
+    if faiss:
+        names.insert(4, "faiss")
+    return "| " + " | ".join(names) + " |\n|" + " --- |" * len(names)
+
+
+def write_svg(path: Path, points: list[tuple[int, float, bool]], one_thread: bool = False) -> None:
+    """The sweep as a small line chart: ratio engine / scikit-learn against d (log scale).
+
+    ``points`` are (d, ratio, quiet); a point measured on a busy machine is drawn hollow
+    and the title says so.
+    """
+    width, height, left, right, top, bottom = 620, 320, 72, 16, 48, 44
+    inset = 28  # keeps the first and last points and their labels off the frame
+    top_ratio = max(1.2, max(r for _, r, _ in points) * 1.1)
+    log_d = [np.log2(d) for d, _, _ in points]
+    busy = sum(not quiet for _, _, quiet in points)
+
+    def x(d: int) -> float:
+        span = (max(log_d) - min(log_d)) or 1.0
+        return left + inset + (np.log2(d) - min(log_d)) / span * (width - left - right - 2 * inset)
+
+    def y(r: float) -> float:
+        return top + (1 - r / top_ratio) * (height - top - bottom)
+
+    note = (
+        f"{busy} of {len(points)} points on a busy machine (hollow): not quiet-machine figures"
+        if busy
+        else "quiet machine at every point: load average ≤ --quiet-load before it, other "
+        f"processes under {QUIET_OTHERS} of a core while it ran"
+    )
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="18">K-means {"CPU time on one thread" if one_thread else "time"}, '
+        f"engine ÷ scikit-learn, 20 iterations (N·d = {SWEEP_VALUES:,}, K={SWEEP_CLUSTERS}, "
+        "float32)</text>",
+        f'<text x="{left}" y="36" font-size="11" fill="#555">{note}</text>',
+    ]
+    for tick in np.arange(0, top_ratio + 1e-9, 0.2):
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            'stroke="#ddd"/>'
+        )
+        parts.append(
+            f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:.1f}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{y(1):.1f}" y2="{y(1):.1f}" '
+        'stroke="#c0392b" stroke-dasharray="6 4"/>'
+    )
+    parts.append(
+        f'<text x="{left + 6}" y="{y(1) - 6:.1f}" fill="#c0392b">as fast as scikit-learn</text>'
+    )
+    path_d = " ".join(
+        f"{'M' if i == 0 else 'L'}{x(d):.1f},{y(r):.1f}" for i, (d, r, _) in enumerate(points)
+    )
+    parts.append(f'<path d="{path_d}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>')
+    for d, r, quiet in points:
+        fill = "#1f77b4" if quiet else "white"
+        parts.append(
+            f'<circle cx="{x(d):.1f}" cy="{y(r):.1f}" r="4.5" fill="{fill}" '
+            'stroke="#1f77b4" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{x(d):.1f}" y="{y(r) - 10:.1f}" text-anchor="middle">{r:.2f}</text>'
+        )
+        parts.append(
+            f'<text x="{x(d):.1f}" y="{height - bottom + 18}" text-anchor="middle">{d}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle">'
+        "features d (N = 4,000,000 / d)</text>"
+    )
+    parts.append(
+        f'<text transform="rotate(-90)" x="{-(top + height - bottom) / 2:.1f}" y="18" '
+        'text-anchor="middle">time ratio (lower: engine faster)</text>'
+    )
+    parts.append("</svg>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="abc", help="which of a, b, c to run (default: abc)")
+    parser.add_argument("--cases", default="abcd", help="which of a, b, c, d (default: abcd)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the sweep over d")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=120.0,
+        help="seconds to wait at most for a quiet machine before each case",
+    )
+    parser.add_argument(
+        "--quiet-load",
+        type=float,
+        default=1.0,
+        help="1-minute load average that counts as quiet (default 1.0)",
+    )
+    parser.add_argument("--plot", type=Path, help="write the sweep's ratios as an SVG here")
+    parser.add_argument(
+        "--one-thread",
+        action="store_true",
+        help="every library on one thread, timed by CPU time (steadier on a shared machine)",
+    )
     parser.add_argument("--child", choices=["time", "rss"], help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        (name,) = args.cases
-        result = run_case(name, args.repeats) if args.child == "time" else rss_case(name)
+        shape = Shape(*map(int, args.shape.split(",")))
+        if args.child == "time":
+            result = time_case(shape, args.repeats, args.one_thread)
+        else:
+            result = rss_case(shape)
         print(json.dumps(result))
         return
 
-    blas_env = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
-    print(f"# {os.cpu_count()} CPUs, {N_ITER} iterations, tol=0, float32, repeats={args.repeats}"
-          f", env {blas_env or 'no OPENBLAS_* variables'}")  # fmt: skip
-    for name in args.cases:
-        case = CASES[name]
-        t = _child(["--child", "time", "--cases", name, "--repeats", str(args.repeats)])
-        m = _child(["--child", "rss", "--cases", name])
-        shape = f"{case['n_samples']:,}x{case['n_features']} K={case['n_clusters']}"
-        fit_mb = m["rss_peak_mb"] - m["rss_before_fit_mb"]
-        faiss = f"  faiss {t['faiss']:.3f}s" if "faiss" in t else "  faiss n/a"
+    import sklearn
+
+    try:
+        import faiss
+
+        faiss_version = f", faiss {faiss.__version__}"
+    except ImportError:
+        faiss_version = ""
         print(
-            f"({name}) {shape:<22} engine {t['engine']:.3f}s  sklearn {t['sklearn']:.3f}s  "
-            f"ratio {t['engine'] / t['sklearn']:.2f}{faiss}  "
-            f"iters {t['engine_iter']}/{t['sklearn_iter']}  "
-            f"labels equal {100 * t['label_agreement']:.3f}%  "
-            f"peak RSS {m['rss_peak_mb']:.0f} MB = {m['rss_before_fit_mb']:.0f} MB before the "
-            f"fit + {fit_mb:.0f} MB ({fit_mb / m['data_mb']:.2f}x the "
-            f"{m['data_mb']:.0f} MB of data)",
-            flush=True,
+            "(faiss is not installed: pip install -r requirements-bench.txt to add it)",
+            file=sys.stderr,
+        )
+    command = "python bench/kmeans.py " + " ".join(sys.argv[1:])
+    blas_env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP", "MKL"))}
+    print(
+        f"`{command.strip()}` — {os.cpu_count()} CPUs ({platform.processor() or 'x86_64'}), "
+        f"scikit-learn {sklearn.__version__}{faiss_version}, float32, {N_ITER} Lloyd iterations "
+        f"from the same initial centroids, tol=0, history recording on; "
+        + ("every library on ONE thread, times in CPU seconds; " if args.one_thread else "")
+        + f"times are medians of {args.repeats} interleaved repeats, the ratio the median of "
+        f"the per-repeat ratios engine ÷ scikit-learn; "
+        f"{blas_env or 'no OPENBLAS/OMP/MKL variables set'}.\n"
+    )
+    rows_marked = 0
+    if args.cases:
+        print(_header("case", bool(faiss_version)))
+        for name in args.cases:
+            print(f"({name}) {CASES[name]} ...", file=sys.stderr, flush=True)
+            timing, memory, load = measure(CASES[name], args)
+            rows_marked += not load.quiet
+            print(_row(str(CASES[name]), timing, memory, load), flush=True)
+        print()
+    if not args.no_sweep:
+        print(f"Sweep over d at N·d = {SWEEP_VALUES:,}, K={SWEEP_CLUSTERS}:\n")
+        print(_header("N × d", bool(faiss_version)))
+        points = []
+        for n_features in SWEEP_FEATURES:
+            shape = sweep_shape(n_features)
+            print(f"(sweep) {shape} ...", file=sys.stderr, flush=True)
+            timing, memory, load = measure(shape, args)
+            rows_marked += not load.quiet
+            label = f"{shape.n_samples:,} × {shape.n_features}"
+            print(_row(label, timing, memory, load), flush=True)
+            points.append((n_features, timing["ratio"], load.quiet))
+        if args.plot:
+            write_svg(args.plot, points, args.one_thread)
+            print(f"\n(sweep plot written to {args.plot})", file=sys.stderr)
+    if rows_marked:
+        print(
+            f"\n⚠ {rows_marked} row(s) were measured on a busy machine: not quiet-machine figures."
         )
 
 

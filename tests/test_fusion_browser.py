@@ -9,6 +9,8 @@ import pytest
 from browser_util import exceptions, goto, wait_for_app
 from playwright.sync_api import Page, expect
 
+from engine.attention.tokens import tokenize
+
 pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT = 1440, 900
@@ -109,7 +111,11 @@ def test_own_text_stays_text_and_bad_input_is_explained(page, app_url, artifacts
     page.keyboard.press("Escape")  # close the popover
     chart = heatmaps(page)
     ticks = [ISOLATES.sub("", t) for t in chart.locator(".xtick text").all_text_contents()]
-    assert ticks[:3] == ["<", "b", ">"]  # words mode: <b> is three tokens, shown as typed
+    # words mode: <b> is three tokens, shown as typed; the axis labels every n-th token when
+    # they crowd, and n follows the chart's width, so accept any whole step from the first
+    typed = tokenize(HOSTILE, "words")
+    assert ticks[0] == "<" and len(ticks) >= 3, ticks
+    assert any(ticks == typed[::step][: len(ticks)] for step in range(1, 6)), (ticks, typed)
     assert chart.locator(".xtick tspan").count() == 0  # never rendered as bold
     assert page.locator("[data-testid='stMain'] img[src='x']").count() == 0
     clusters = page.get_by_role("spinbutton", name="Clusters C")

@@ -7,6 +7,11 @@ is asserted here; speed is measured in ``bench/kmeans.py``.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +20,9 @@ from sklearn.cluster import KMeans as SKKMeans
 from engine.kmeans import KMeans, _lloyd_numba, _lloyd_torch, lloyd
 
 DTYPES = [np.float32, np.float64]
-# (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8),
-# one row, fewer rows than a block, several blocks, and more than one thread's share.
+# (n_samples, n_features, n_clusters): the fused kernel (d <= 8) and the BLAS one (d > 8)
+# with each of its block sizes (512 rows for K d = 36 and 4096, 64 for K d = 1024); one
+# row, fewer rows than a block, several blocks, several tasks and more than one thread.
 SHAPES = [
     (1, 1, 1),
     (1, 3, 1),
@@ -27,6 +33,7 @@ SHAPES = [
     (2500, 8, 64),
     (600, 9, 4),
     (3000, 64, 64),
+    (2000, 64, 16),
     (45_000, 2, 8),
     (45_000, 16, 12),
 ]
@@ -88,26 +95,122 @@ def test_fast_step_with_empty_clusters_and_duplicate_points(n_features, dtype):
     assert (fast.counts[2:] == 0).all()
 
 
+def test_distinct_centers_keeps_the_first_of_identical_rows_in_order():
+    centers = np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0], [-0.0, 0.0], [3.0, 1.0], [0.0, 0.0]])
+    distinct, first = lloyd.distinct_centers(centers)
+    np.testing.assert_array_equal(first, [0, 1, 4])
+    assert first.dtype == np.int32
+    np.testing.assert_array_equal(distinct, centers[[0, 1, 4]])
+    no_copies = np.arange(6.0).reshape(3, 2)
+    assert lloyd.distinct_centers(no_copies)[0] is no_copies  # nothing to remove: no copy
+
+
+def check_identical_centroids_tie_to_the_first(n_cases: int = 60) -> None:
+    """Every fast path gives points equidistant to identical centroids to the first copy.
+
+    The later copy sits anywhere among up to 70 centroids with up to 129 features, so a
+    GEMM computes the two copies' scores in different tiles and edge kernels. Run in
+    this process and, by the test below, under forced generic BLAS kernels.
+    """
+    rng = np.random.default_rng(0)
+    for case in range(n_cases):
+        dtype = DTYPES[case % 2]
+        n_features, n_clusters = int(rng.integers(2, 130)), int(rng.integers(2, 71))
+        X = rng.normal(size=(300, n_features)).astype(dtype)
+        centers = X[rng.choice(len(X), n_clusters, replace=False)].copy()
+        original, copy = np.sort(rng.choice(n_clusters, 2, replace=False))
+        centers[copy] = centers[original]
+        ref = lloyd.reference_step(X, centers)
+        assert ref.counts[copy] == 0 and ref.counts[original] > 0  # the answer is unambiguous
+        where = f"case {case}: d={n_features}, K={n_clusters}, copies {original} and {copy}"
+        fast = lloyd.fast_step(X, centers)
+        np.testing.assert_array_equal(fast.labels, ref.labels, err_msg=where)
+        np.testing.assert_array_equal(fast.counts, ref.counts, err_msg=where)
+        np.testing.assert_array_equal(lloyd.assign(X, centers), ref.labels, err_msg=where)
+        on_torch = _lloyd_torch.TorchStep(X, "cpu")(X, centers)
+        np.testing.assert_array_equal(on_torch.labels, ref.labels, err_msg=where)
+        np.testing.assert_array_equal(on_torch.counts, ref.counts, err_msg=where)
+
+
+# Generic kernels that run on any x86-64 CPU: OpenBLAS (numba's np.dot, through scipy)
+# for SSE3, MKL (torch on CPU) for SSE4.2. Both rounded identical rows differently
+# before the fast paths scored each distinct centroid once.
+_GENERIC_BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Prescott", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+
+
+@pytest.mark.parametrize("kernels", ["this-cpu", "generic"])
+def test_identical_centroids_tie_to_the_first_whatever_the_blas_kernel(kernels):
+    if kernels == "this-cpu":
+        check_identical_centroids_tie_to_the_first()
+        return
+    # The BLAS libraries pick their kernels when they load: a fresh process is needed.
+    tests = Path(__file__).resolve().parent
+    code = (
+        f"import sys; sys.path[:0] = [{str(tests.parent)!r}, {str(tests)!r}]; "
+        "import test_kmeans_fast; test_kmeans_fast.check_identical_centroids_tie_to_the_first()"
+    )
+    env = {**os.environ, **_GENERIC_BLAS_KERNELS}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
-def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(dtype):
-    # Integer coordinates: distances are exact, so equal distances are real ties.
+@pytest.mark.parametrize("n_features", [2, 12], ids=["fused", "blas"])
+def test_fast_step_on_integer_grid_ties_takes_the_first_centroid(n_features, dtype):
+    # Small integers: every product and sum is exact in any order, on any CPU, so equal
+    # distances are real ties, and the reference's answer (the first) is the only one.
     rng = np.random.default_rng(2)
-    X = rng.integers(-3, 4, size=(2000, 2)).astype(dtype)
-    centers = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [-1, -1]], dtype=dtype)
-    _assert_same_step(lloyd.fast_step(X, centers), lloyd.reference_step(X, centers), dtype)
+    X = rng.integers(-3, 4, size=(2000, n_features)).astype(dtype)
+    centers = rng.integers(-1, 2, size=(7, n_features)).astype(dtype)
+    ref = lloyd.reference_step(X, centers)
+    _assert_same_step(lloyd.fast_step(X, centers), ref, dtype)
+    d2 = ((X[:, np.newaxis, :] - centers[np.newaxis]) ** 2).sum(axis=2)
+    assert ((d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50  # real ties
 
 
-def test_fast_step_splits_rows_across_threads_without_changing_the_result():
-    X, centers = _problem((60_000, 3, 10), np.float64, seed=3)
-    threads = _lloyd_numba._N_THREADS
-    try:
-        _lloyd_numba._N_THREADS = 1
-        one = lloyd.fast_step(X, centers)
-        _lloyd_numba._N_THREADS = 3
-        three = lloyd.fast_step(X, centers)
-    finally:
-        _lloyd_numba._N_THREADS = threads
-    _assert_same_step(three, one, np.float64)
+@pytest.fixture
+def small_tasks(monkeypatch):
+    """Tasks of a few thousand values, each worth a thread: test data then spans many."""
+    monkeypatch.setattr(_lloyd_numba, "_TASK_VALUES", 4096)
+    monkeypatch.setattr(_lloyd_numba, "_MIN_WORK_PER_THREAD", 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("n_features", [3, 20], ids=["fused", "blas"])
+def test_fast_step_gives_the_same_bits_for_any_number_of_threads(
+    n_features, dtype, small_tasks, monkeypatch
+):
+    X, centers = _problem((20_000, n_features, 10), dtype, seed=3)
+    prev = lloyd.reference_step(X, centers * 1.01).labels
+    results = []
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(_lloyd_numba, "_N_THREADS", n_threads)
+        step = lloyd.fast_step(X, centers, prev.copy())
+        inertia = lloyd.inertia_of(X, centers, step.labels)
+        distances = lloyd.distances_to_own_centroid(X, centers, step.labels)
+        results.append((step, inertia, distances))
+    (one, inertia_one, distances_one), *others = results
+    for step, inertia, distances in others:
+        np.testing.assert_array_equal(step.labels, one.labels)
+        np.testing.assert_array_equal(step.sums, one.sums)  # bit for bit, not approximately
+        np.testing.assert_array_equal(step.counts, one.counts)
+        assert step.inertia == one.inertia and step.n_changed == one.n_changed
+        assert inertia == inertia_one
+        np.testing.assert_array_equal(distances, distances_one)
+    _assert_same_step(one, lloyd.reference_step(X, centers, prev), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("n_features", [2, 30])
+def test_distances_to_own_centroid_match_numpy(n_features, dtype):
+    X, centers = _problem((5000, n_features, 6), dtype, seed=4)
+    labels = lloyd.reference_step(X, centers).labels
+    distances = lloyd.distances_to_own_centroid(X, centers, labels)
+    assert distances.dtype == dtype and distances.shape == (len(X),)
+    expected = ((X.astype(np.float64) - centers.astype(np.float64)[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(distances, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))

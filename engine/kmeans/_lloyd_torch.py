@@ -4,8 +4,12 @@ The data are copied to the device once, in :class:`TorchStep`; every step then
 sends only the K centroids there and brings back the StepResult (labels, sums,
 counts, J, n_changed) that :func:`engine.kmeans.lloyd.fast_step` computes on the CPU.
 The rule is the same: nearest centroid by ‖c‖² − 2 x·c in the data's precision,
-first index on ties; J as Σ ‖x − c‖² in float64. Rows go in chunks, so the
-(rows, K) scores never cover all N points at once.
+first index on ties (each distinct centroid is scored once, as
+:func:`engine.kmeans.lloyd.distinct_centers` explains); J as Σ ‖x − c‖² in float64. Rows go
+in chunks, so the (rows, K) scores never cover all N points at once. As with any GEMM,
+which of two nearly equidistant *different* centroids wins may depend on the BLAS
+kernel, and torch may add J and the sums in an order that depends on its thread count
+(the last bits only).
 
 It runs on any torch device, "cpu" included: that is how the tests check it on
 machines without a GPU.
@@ -17,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from engine.kmeans.lloyd import StepResult
+from engine.kmeans.lloyd import StepResult, distinct_centers
 
 # Scores per chunk: rows x K stays near this many values (64 MB in float32).
 _SCORES_PER_CHUNK = 1 << 24
@@ -52,8 +56,10 @@ class TorchStep:
     ) -> StepResult:
         n_samples, n_features = self.X.shape
         n_clusters = centers.shape[0]
-        C = torch.from_numpy(np.ascontiguousarray(centers, dtype=X.dtype)).to(self.device)
-        c_sq_norms = (C * C).sum(dim=1)  # (K,)
+        distinct, first = distinct_centers(np.ascontiguousarray(centers, dtype=X.dtype))
+        C = torch.from_numpy(distinct).to(self.device)  # (K', d) distinct centroids
+        first_t = torch.from_numpy(first.astype(np.int64)).to(self.device)  # (K',) their labels
+        c_sq_norms = (C * C).sum(dim=1)  # (K',)
         C64 = C.double()
 
         labels = torch.empty(n_samples, dtype=torch.int64, device=self.device)
@@ -64,10 +70,11 @@ class TorchStep:
             x = self.X[start : start + rows]  # (rows, d)
             scores = torch.addmm(c_sq_norms, x, C.T, beta=1, alpha=-2)  # (rows, K)
             nearest = scores.argmin(dim=1)  # (rows,) first index of the minimum
-            labels[start : start + rows] = nearest
+            label = first_t[nearest]  # (rows,) as the step reports it
+            labels[start : start + rows] = label
             x64 = x.double()
             inertia += ((x64 - C64[nearest]) ** 2).sum()
-            sums.index_add_(0, nearest, x64)
+            sums.index_add_(0, label, x64)
         counts = torch.bincount(labels, minlength=n_clusters)
 
         if labels_prev is None:

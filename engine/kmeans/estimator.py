@@ -289,9 +289,12 @@ def _kmeans_single_lloyd(
             break
 
     if stop_reason != "labels unchanged":
-        # The last update moved the centroids: re-assign so labels match them, in place.
-        labels = lloyd.assign(X, centers, out=labels)
-    inertia = lloyd.inertia_of(X, centers, labels)
+        # The last update moved the centroids: re-assign so labels match them, in place,
+        # and take J from that same pass.
+        final = step(X, centers, labels)
+        labels, inertia = final.labels, final.inertia
+    else:
+        inertia = lloyd.inertia_of(X, centers, labels)
     return KMeansRun(
         init=init_name,
         init_centers=np.asarray(centers_init) + X_mean,
@@ -373,8 +376,11 @@ def _check_data(X: npt.ArrayLike, name: str) -> Array:
         )
     dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    finite = np.isfinite(arr)
-    if not finite.all():
+    # min and max see any NaN (it propagates) or inf without an (N, d) temporary, which
+    # would raise the fit's peak memory; only a bad value makes us look for where it is.
+    low, high = float(arr.min()), float(arr.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        finite = np.isfinite(arr)
         row, col = np.argwhere(~finite)[0]
         bad = arr[row, col]
         kind = "NaN" if np.isnan(bad) else "infinite"
@@ -384,7 +390,7 @@ def _check_data(X: npt.ArrayLike, name: str) -> Array:
         )
     # Squared distances between points must fit the float type, or J turns to inf.
     limit = np.sqrt(np.finfo(dtype).max / (4.0 * arr.shape[1] * arr.shape[0]))
-    largest = float(np.abs(arr).max())
+    largest = max(-low, high)
     if largest > limit:
         raise ValueError(
             f"{name} has values as large as {largest:.3g}; squared distances would overflow "

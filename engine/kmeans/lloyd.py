@@ -121,7 +121,7 @@ def update_centers(X: Array, centers: Array, assigned: StepResult) -> UpdateResu
     empty = np.flatnonzero(assigned.counts == 0)
     far: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
     if len(empty):
-        d2 = ((X - centers[labels]) ** 2).sum(axis=1)  # (N,) each point to its own centroid
+        d2 = distances_to_own_centroid(X, centers, labels)  # (N,) each to its own centroid
         if d2.max() > 0:  # else all points sit on their centroids: nowhere useful to go
             far = np.argpartition(d2, -len(empty))[: -len(empty) - 1 : -1]  # sklearn's order
             for k, row in zip(empty, far, strict=True):
@@ -155,13 +155,19 @@ def fast_step(
     """The same pass, compiled: one pass over the data on every core, in bounded memory.
 
     The nearest centroid is the one with the lowest ‖c‖² − 2 x·c (‖x‖² is the same for
-    every centroid), exactly as scikit-learn's Lloyd kernel picks it, so both choose the
-    same centroid. J is then Σ ‖x − c‖² computed directly, in float64. The kernels are in
-    :mod:`engine.kmeans._lloyd_numba`; ``x_squared_norms`` is accepted for a common signature
-    and unused. ``labels_prev``, when given, is overwritten with the new labels: a run
-    then holds one array of N labels instead of two.
+    every centroid), the rule scikit-learn's Lloyd kernel uses, so both choose the same
+    centroid but where rounding decides between two nearly equidistant ones; of
+    identical centroids the first wins (:func:`distinct_centers`). J is then
+    Σ ‖x − c‖² computed directly, in float64. The result is the same, bit for bit,
+    for any number of threads. The kernels are in :mod:`engine.kmeans._lloyd_numba`;
+    ``x_squared_norms`` is accepted for a common signature and unused. ``labels_prev``,
+    when given, is overwritten with the new labels: a run then holds one array of N
+    labels instead of two.
     """
-    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(X, centers, labels_prev)
+    distinct, first = distinct_centers(centers)
+    labels, sums, counts, inertia, n_changed = _lloyd_numba.step(
+        X, centers, distinct, first, labels_prev
+    )
     return StepResult(labels, sums, counts, inertia, n_changed)
 
 
@@ -172,7 +178,29 @@ def assign(
 
     With ``out`` (int32, one per row) the labels are written there instead of a new array.
     """
-    return _lloyd_numba.step(X, centers, out)[0]
+    distinct, first = distinct_centers(centers)
+    return _lloyd_numba.step(X, centers, distinct, first, out)[0]
+
+
+def distinct_centers(centers: Array) -> tuple[Array, npt.NDArray[np.int32]]:
+    """The distinct rows of ``centers`` in order of first appearance, and their indices.
+
+    Two identical centroids are equally near every point, and :func:`reference_step`
+    gives the point to the first of them. A fast path that scores both could break that
+    tie either way: a matrix product may round two identical rows differently in the
+    last bit, depending on which BLAS kernel (CPU, thread count, position in the
+    matrix) computed them. So the fast paths score each distinct centroid once and
+    report the winner by its first index; the later copies get no points.
+
+    Returns ``(distinct, first)`` with ``distinct == centers[first]``, ``first`` rising.
+    """
+    first_of: dict[bytes, int] = {}
+    for k, row in enumerate(centers + 0.0):  # + 0.0: -0.0 and 0.0 are the same coordinate
+        first_of.setdefault(row.tobytes(), k)
+    first = np.fromiter(first_of.values(), dtype=np.int32, count=len(first_of))
+    if len(first) == len(centers):
+        return centers, first
+    return centers[first], first
 
 
 def squared_distances(X: Array, centers: Array) -> npt.NDArray[np.float64]:
@@ -186,6 +214,12 @@ def inertia_of(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> flo
     """J for given labels: Σ ‖x − centers[label(x)]‖², accumulated in float64, one pass."""
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     return _lloyd_numba.inertia(X, centers, np.asarray(labels))
+
+
+def distances_to_own_centroid(X: Array, centers: Array, labels: npt.NDArray[np.integer]) -> Array:
+    """‖x − centers[label(x)]‖² for every row, in X's dtype, with no (N, d) temporary."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    return _lloyd_numba.distances_to_own_centroid(X, centers, np.asarray(labels))
 
 
 def cluster_sizes(labels: npt.NDArray[np.integer], n_clusters: int) -> npt.NDArray[np.int64]:
