@@ -69,6 +69,7 @@ __all__ = [
     "Kind",
     "State",
     "Status",
+    "interactive",
     "pool",
     "thread_limits",
 ]
@@ -92,9 +93,44 @@ NICE = int(os.environ.get("LAB_HEAVY_NICE", "10"))
 """How much lower the workers' priority is than the server's other threads."""
 WATCH_S = float(os.environ.get("LAB_HEAVY_WATCH_SECONDS", "1"))
 """How often the server's pool looks for closed sessions."""
+YIELD_S = float(os.environ.get("LAB_HEAVY_YIELD_SECONDS", "0.05"))
+"""Longest pause of a job, at one progress report, while a page's script run is in flight."""
 GRACE_S = float(os.environ.get("LAB_HEAVY_GRACE_SECONDS", "5"))
 """How long a session may be disconnected before its job is released (a network blip, a
 reconnecting tab, keep theirs)."""
+
+
+_interactive = 0  # pages' script runs in flight
+_interactive_lock = threading.Lock()
+_quiet = threading.Event()  # set while no page's script run is in flight
+_quiet.set()
+
+
+@contextlib.contextmanager
+def interactive() -> Iterator[None]:
+    """Mark a page's script run: while one is in flight, jobs pause at each progress report.
+
+    The server runs every Python thread under one lock (the GIL): a job's Python code
+    and a page's script run take turns on it, so a busy job slowed a page load by up to half
+    however many cores were free. Pausing (for at most :data:`YIELD_S` per report) gives the
+    page the lock and a core to itself; ``app.py`` wraps every page run in this.
+
+    A waiting panel's 1-second look is a fragment run, which Streamlit runs without
+    ``app.py`` (the fragment alone): it does not pause jobs, so a class watching its queue
+    does not stall it. Full page runs overlapping without a break slow a job to one report
+    per :data:`YIELD_S` at worst; they never stop it.
+    """
+    global _interactive
+    with _interactive_lock:
+        _interactive += 1
+        _quiet.clear()
+    try:
+        yield
+    finally:
+        with _interactive_lock:
+            _interactive -= 1
+            if _interactive == 0:
+                _quiet.set()
 
 
 class Cancelled(Exception):
@@ -167,10 +203,13 @@ class Job:
         return self._settled.is_set()
 
     def report(self, share: float, text: str = "") -> None:
-        """The work's progress callback: record how far it is; raise if it is no longer wanted."""
+        """The work's progress callback: record how far it is; raise if it is no longer
+        wanted; pause while a page's script run is in flight (:func:`interactive`)."""
         if self._cancel.is_set():
             raise Cancelled(f"{self.kind.name} #{self.id} cancelled")
         self.progress, self.text = min(max(float(share), 0.0), 1.0), text
+        if not _quiet.is_set():
+            _quiet.wait(YIELD_S)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has settled; False if ``timeout`` seconds passed first."""
@@ -253,6 +292,7 @@ class Admission:
                 self._lock.notify()
             elif job.state is State.DONE:
                 self._cache[kind.name].move_to_end(key)
+                log.info("job %s #%d from the cache", kind.name, job.id)
             previous = self._sessions.get(session)
             if previous is not None and previous is not job:
                 self._drop(session, previous)
@@ -407,8 +447,9 @@ class Admission:
         job.followers.clear()
         job._settled.set()
         self._lock.notify_all()
-        log.info("job %s #%d %s: waited %.2f s, ran %.2f s, asked by %d session(s)",
-                 job.kind.name, job.id, state.value, waited, ran, len(job.askers))  # fmt: skip
+        log.info("job %s #%d %s: waited %.2f s, ran %.2f s, asked by %d session(s); key %.80s",
+                 job.kind.name, job.id, state.value, waited, ran, len(job.askers),
+                 repr(job.key))  # fmt: skip
 
     def _drop(self, session: str, job: Job) -> None:
         """``session`` stops waiting for ``job``; cancel it if nobody waits. Caller holds the

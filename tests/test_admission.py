@@ -15,7 +15,8 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from admission import Admission, Cancelled, Kind, State, thread_limits
+import admission
+from admission import Admission, Cancelled, Kind, State, interactive, thread_limits
 
 WAIT = 60  # seconds: a bound on waiting for an event, never a measurement
 KIND = Kind("test.square", "Squaring")
@@ -316,6 +317,27 @@ def test_report_raises_cancelled_only_once_nobody_waits():
         gate.go.set()
     finally:
         pool.shutdown()
+
+
+def test_a_job_pauses_at_its_reports_while_a_pages_script_runs(jobs, monkeypatch):
+    monkeypatch.setattr(admission, "YIELD_S", WAIT)  # a pause as long as the page's run
+    reported, passed = threading.Event(), threading.Event()
+
+    def work(report):
+        report(0.5, "half way")
+        passed.set()
+        return "done"
+
+    with interactive(), interactive():  # two sessions' script runs in flight
+        job = jobs.submit(KIND, "paused", lambda report: work(lambda *a: (
+            reported.set(), report(*a))), session="a")  # fmt: skip
+        assert reported.wait(WAIT)
+        with interactive():
+            pass  # a run that ends while others go on does not release the job
+        assert not passed.wait(0.3) and job.state is State.RUNNING
+        assert job.progress == 0.5  # its progress is recorded before it pauses
+    assert passed.wait(WAIT)  # the last run ended: the job goes on at once
+    assert job.wait(WAIT) and job.result == "done"
 
 
 def test_shutdown_cancels_every_job():
