@@ -331,6 +331,7 @@ JOB_LINE = re.compile(
     r"job (?P<kind>\S+) #(?P<id>\d+) (?P<state>\w+): waited (?P<wait>[\d.]+) s, "
     r"ran (?P<run>[\d.]+) s, asked by (?P<asked>\d+)"
 )
+CACHE_LINE = re.compile(r"job (?P<kind>\S+) #(?P<id>\d+) from the cache")
 
 
 def loadavg() -> str:
@@ -411,8 +412,7 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
             sidebar = page.locator('[data-testid="stSidebar"]')
             field_ = sidebar.get_by_label("Seed", exact=True).first
             await field_.fill(str(seed))
-            await field_.press("Enter")
-            await settled(page)
+            await rerun_after(page, field_.press("Enter"))  # the server has the seed now
             button = page.get_by_role("button", name="Retrain", exact=True)
             done = page.get_by_role("radio", name="Retrained in this session")
         else:
@@ -447,11 +447,36 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
     return who
 
 
-def job_lines(log: Path, since: int) -> tuple[list[dict], int]:
-    """The admission module's job lines written to the server log after byte ``since``."""
+# Sets window.__rerun once the page's script state has been "running". The state may go
+# running -> notRunning within one batch of mutations, so the records' old values count too.
+RERUN_WATCH = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const attr = 'data-test-script-state';
+  window.__rerun = false;
+  new MutationObserver((records, obs) => {
+    if (app.getAttribute(attr) === 'running' || records.some(r => r.oldValue === 'running')) {
+      window.__rerun = true; obs.disconnect();
+    }
+  }).observe(app, {attributes: true, attributeFilter: [attr], attributeOldValue: true});
+}"""
+
+
+async def rerun_after(page: Page, action) -> None:
+    """Do ``action`` (an awaitable) and wait until the script run it caused has ended (a
+    value typed into a field reaches the server only with that run)."""
+    await page.evaluate(RERUN_WATCH)
+    await action
+    await page.wait_for_function("() => window.__rerun", timeout=STEP_TIMEOUT_MS, polling=20)
+    await settled(page)
+
+
+def job_lines(log: Path, since: int) -> tuple[list[dict], int, int]:
+    """The admission module's job lines written to the server log after byte ``since``, the
+    number of requests answered from its cache, and the log's length."""
     text = log.read_bytes()
-    found = [m.groupdict() for m in JOB_LINE.finditer(text[since:].decode(errors="replace"))]
-    return found, len(text)
+    new = text[since:].decode(errors="replace")
+    found = [m.groupdict() for m in JOB_LINE.finditer(new)]
+    return found, len(CACHE_LINE.findall(new)), len(text)
 
 
 def print_probe(tag: str, p: Probe) -> None:
@@ -490,7 +515,7 @@ async def class_main(args: argparse.Namespace) -> int:
           f"{args.leavers} of them leave at once; {args.rounds} round(s)")  # fmt: skip
     print(f"  server: {' '.join(launcher)}; log {log}; {os.cpu_count()} CPU(s); "
           f"load average at start {loadavg()}")  # fmt: skip
-    rounds, all_jobs, all_pressed = [], [], []
+    rounds, all_jobs, all_pressed, cache_hits = [], [], [], 0
     try:
         await asyncio.sleep(3)
         idle_before = sampler.last()
@@ -499,7 +524,7 @@ async def class_main(args: argparse.Namespace) -> int:
             await probe(browser, url)  # warm-up visits, not counted
             warm = Pressed("retrain", 0, leaves=False)
             await press_at_once(browser, url, warm, 0, asyncio.Barrier(1), args.study_points)
-            _, offset = job_lines(log, 0)
+            _, _, offset = job_lines(log, 0)
             baseline = sampler.last()
             for r in range(args.rounds):
                 idle = await probe(browser, url)
@@ -521,8 +546,9 @@ async def class_main(args: argparse.Namespace) -> int:
                 pressed = await asyncio.gather(*tasks)
                 t_end = time.monotonic()
                 await asyncio.sleep(3)  # the leavers' jobs are released within the grace
-                jobs, offset = job_lines(log, offset)
+                jobs, hits, offset = job_lines(log, offset)
                 rounds.append((idle, loaded, pressed, jobs, sampler.peak(t_start, t_end + 1)))
+                cache_hits += hits
                 all_jobs += jobs
                 all_pressed += pressed
                 print(f"  round {r + 1}: done in {t_end - t_start:.0f} s", flush=True)
@@ -559,8 +585,11 @@ async def class_main(args: argparse.Namespace) -> int:
     states = {s: sum(j["state"] == s for j in all_jobs) for s in ("done", "cancelled", "failed")}
     print(f"  sessions: {len(got)}/{len(stayed)} that stayed got their result; "
           f"{len(all_pressed) - len(stayed)} left after pressing")  # fmt: skip
+    asked = sum(int(j["asked"]) for j in all_jobs)
+    pressed_ok = sum(p.error is None for p in all_pressed)
     print(f"  jobs settled: {states['done']} done, {states['cancelled']} cancelled, "
-          f"{states['failed']} failed")  # fmt: skip
+          f"{states['failed']} failed, for {asked} session(s); {cache_hits} press(es) answered "
+          f"from the cache; {pressed_ok - asked - cache_hits} press(es) unaccounted for")
     for p in all_pressed:
         if p.error:
             print(f"    {p.what} session {p.session} FAILED: {p.error}")
