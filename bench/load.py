@@ -72,6 +72,7 @@ APP = '[data-testid="stApp"]'
 # Every wait is bounded; a session that is not done by then counts as failed.
 STEP_TIMEOUT_MS = 600_000
 MAX_STEPS = 12  # iterations stepped through per session, at most
+SETUP_TIMEOUT_S = 240  # class: a student's page ready to press (or counted as failed)
 
 
 # ----------------------------------------------------------------------------- server memory
@@ -402,31 +403,35 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
     page.set_default_timeout(STEP_TIMEOUT_MS)
     button = None
     try:
-        if who.what == "retrain":
-            await page.goto(f"{url}/attention", wait_until="domcontentloaded")
-            await settled(page)
-            await page.get_by_label("Task", exact=True).click()
-            await page.get_by_role("option", name=RETRAIN_TASK, exact=True).click()
-            await settled(page)
-            await page.get_by_text("Retrain this model live").click()
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            field_ = sidebar.get_by_label("Seed", exact=True).first
-            await field_.fill(str(seed))
-            await rerun_after(page, field_.press("Enter"))  # the server has the seed now
-            button = page.get_by_role("button", name="Retrain", exact=True)
-            done = page.get_by_role("radio", name="Retrained in this session")
-        else:
-            link = f"src=generate&kind=blobs&n={study_points}&ds={seed}"
-            await page.goto(f"{url}/kmeans?{link}", wait_until="domcontentloaded")
-            await expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(
-                timeout=STEP_TIMEOUT_MS)
-            await settled(page)
-            await page.locator('[data-testid="stTab"]', has_text="Several starts").first.click()
-            button = page.get_by_role("button", name="Run restart study")
-            await expect(button).to_be_visible(timeout=STEP_TIMEOUT_MS)
-            done = page.locator(".gtitle", has_text="Final J over many seeds")
+        async with asyncio.timeout(SETUP_TIMEOUT_S):  # a stuck page fails, the class goes on
+            if who.what == "retrain":
+                await page.goto(f"{url}/attention", wait_until="domcontentloaded")
+                await settled(page)
+                await page.get_by_label("Task", exact=True).click()
+                # The task's own Retrain panel (its seed field) is drawn only by the run that
+                # the choice causes: wait for that run, not for a page that merely looks idle.
+                await rerun_after(page, page.get_by_role("option", name=RETRAIN_TASK,
+                                                         exact=True).click())  # fmt: skip
+                await page.get_by_text("Retrain this model live").click()
+                sidebar = page.locator('[data-testid="stSidebar"]')
+                field_ = sidebar.get_by_label("Seed", exact=True).first
+                await field_.fill(str(seed))
+                await rerun_after(page, field_.press("Enter"))  # the server has the seed now
+                button = page.get_by_role("button", name="Retrain", exact=True)
+                done = page.get_by_role("radio", name="Retrained in this session")
+            else:
+                link = f"src=generate&kind=blobs&n={study_points}&ds={seed}"
+                await page.goto(f"{url}/kmeans?{link}", wait_until="domcontentloaded")
+                await expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(
+                    timeout=STEP_TIMEOUT_MS)
+                await settled(page)
+                await page.locator('[data-testid="stTab"]', has_text="Several starts").first.click()
+                button = page.get_by_role("button", name="Run restart study")
+                await expect(button).to_be_visible(timeout=STEP_TIMEOUT_MS)
+                done = page.locator(".gtitle", has_text="Final J over many seeds")
     except Exception as exc:
-        who.error = f"not ready: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        first = (str(exc).splitlines() or [f"not ready within {SETUP_TIMEOUT_S} s"])[0]
+        who.error = f"not ready: {type(exc).__name__}: {first[:160]}"
     await ready.wait()  # the whole class is ready (or has failed): everybody presses now
     try:
         if who.error is None:
