@@ -12,6 +12,7 @@ import re
 
 import streamlit as st
 
+import admission
 import housekeeping
 import warmup
 from app_pages.components import present
@@ -85,7 +86,8 @@ warmup.start(first=page.url_path)
 
 present.toggle()
 try:
-    page.run()
+    with admission.interactive():  # heavy jobs pause at their next report while this runs
+        page.run()
 except Exception:
     # Pages catch the errors a user can cause and explain them. This is the net for the
     # rest: the traceback goes to the server log, the page says what to do, and the

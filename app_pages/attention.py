@@ -20,7 +20,9 @@ import hashlib
 import streamlit as st
 import torch
 
+from admission import Job, Kind, Work
 from app_pages import attention_views as views
+from app_pages.components import heavy
 from app_pages.components.params import Param, ParamTable
 from app_pages.components.present import presenting
 from app_pages.components.text import md_text
@@ -180,38 +182,56 @@ def choose_weights(task: ToyTask, weights_source: str) -> tuple[ToyTransformer, 
     return model, key, held_out_accuracy(task.name, key, model)
 
 
+RETRAIN = Kind("attention.retrain", "Retraining a toy model", max_cached=32,
+               seconds_per_unit=0.01)
+"""Retraining runs in the server's queue: one step takes about 8 ms on one core."""
+
+
+def retrain_work(task: ToyTask, steps: int, seed: int) -> Work:
+    """The job: train (deterministic from task, steps and seed), then score on held-out
+    strings. Its result is shared by everyone who asks with the same settings."""
+
+    def work(report) -> dict:
+        def on_step(step: int, total: int, loss: float) -> None:
+            report(step / total, f"{task.title}: step {step}/{total} · loss {loss:.3f}")
+
+        trained = train(task, steps=steps, seed=seed, callback=on_step)
+        report(1.0, "Checking the accuracy on held-out strings…")
+        state = {k: v.clone() for k, v in trained.state_dict().items()}
+        return {"state": state, "accuracy": evaluate(trained, task, n_per_length=32),
+                "digest": state_digest(state)}  # fmt: skip
+
+    return work
+
+
+def adopt_retrained(job: Job) -> None:
+    """A finished retraining: keep it in the session, then switch to it."""
+    name = job.key[0]
+    ss.setdefault("attention_retrained", {})[name] = job.result
+    if name == ss.get("attention_task"):  # the radio is drawn already: switch on a rerun
+        ss["attention_pending_source"] = RETRAINED
+        st.rerun()
+
+
 def retrain_expander(task: ToyTask) -> None:
-    """Train a fresh model in the session, with a progress bar; then switch to it."""
+    """Retrain a fresh model in the server's queue; then switch to it."""
     with st.sidebar.expander("Retrain this model live", icon=":material/model_training:"):
         st.caption(
-            "Trains a fresh model from random weights on this CPU. Fewer steps train faster "
-            f"but learn less; the shipped model used {task.steps} steps."
+            "Trains a fresh model from random weights in the server's queue; the same "
+            "settings are trained once for everyone. Fewer steps train faster but learn less; "
+            f"at most {task.steps}, as many as the shipped model used."
         )
         steps_row = SETTINGS[f"steps_{task.name}"]
         st.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
                   step=int(steps_row.step), key=SETTINGS.key(steps_row.name))  # fmt: skip
         c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
         SETTINGS.widget(f"train_seed_{task.name}", c2)
-        if not c3.button("Retrain", icon=":material/play_arrow:",
-                         key=f"attention_retrain_{task.name}"):  # fmt: skip
-            return
-        steps, seed = setting(f"steps_{task.name}"), setting(f"train_seed_{task.name}")
-        bar = st.progress(0.0, text="Starting…")
-
-        def report(step: int, total: int, loss: float) -> None:
-            if step % 10 == 0 or step == total:
-                bar.progress(step / total, text=f"step {step}/{total} · loss {loss:.3f}")
-
-        trained = train(task, steps=steps, seed=seed, callback=report)
-        bar.progress(1.0, text="Checking the accuracy on held-out strings…")
-        state = {k: v.clone() for k, v in trained.state_dict().items()}
-        ss.setdefault("attention_retrained", {})[task.name] = {
-            "state": state,
-            "accuracy": evaluate(trained, task, n_per_length=32),
-            "digest": state_digest(state),
-        }
-        ss["attention_pending_source"] = RETRAINED
-        st.rerun()
+        if c3.button("Retrain", icon=":material/play_arrow:",
+                     key=f"attention_retrain_{task.name}"):  # fmt: skip
+            steps, seed = setting(f"steps_{task.name}"), setting(f"train_seed_{task.name}")
+            heavy.submit(RETRAIN, (task.name, steps, seed), retrain_work(task, steps, seed),
+                         cost=steps)  # fmt: skip
+        heavy.follow(RETRAIN, adopt_retrained, key="attention_retrain")
 
 
 def toy_model_run() -> AttentionRun:

@@ -8,17 +8,12 @@ widgets with their ranges and checks their values before they reach the engine; 
 survives reruns lives in ``st.session_state`` under ``fusion_*`` keys.
 
 Expensive work is cached: models, heads and runs with ``st.cache_resource`` (shared, never
-mutated, bounded); what takes seconds (an accuracy curve, a DEC retraining) shows a progress
-bar and is kept in a bounded store shared by every session (a progress bar cannot live inside
-a Streamlit-cached function: its replay would draw into a block that no longer exists).
+mutated, bounded); what takes seconds (an accuracy curve, a DEC retraining) runs in the
+server's queue (``app_pages/components/heavy.py``), which shows its progress and shares one
+computation, and its result, among everyone who asks with the same settings.
 """
 
 from __future__ import annotations
-
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
 
 import streamlit as st
 
@@ -70,45 +65,6 @@ def setting(name: str):
         st.stop()
 
 
-class Store:
-    """A small thread-safe LRU of finished results, shared by every session."""
-
-    def __init__(self, size: int):
-        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-@st.cache_resource(max_entries=4)
-def store(kind: str) -> Store:
-    """The shared store of one kind of long result (accuracy curves, retrained DEC)."""
-    return Store(8)
-
-
-def computed(kind: str, key: Any, work: Callable[[Callable[[float, str], None]], Any]) -> Any:
-    """``work(report)``'s result, from the store or computed now under a progress bar."""
-    found = store(kind).get(key)
-    if found is not None:
-        return found
-    bar = st.progress(0.0, text="Starting…")
-    value = work(lambda share, text: bar.progress(min(max(share, 0.0), 1.0), text=text))
-    bar.empty()
-    store(kind).put(key, value)
-    return value
-
-
 st.title("Fusion lab: clustering meets deep learning")
 st.markdown(
     "**Clustered attention** groups a transformer's queries with K-means and computes "
@@ -121,7 +77,7 @@ tabs = dict(zip(TABS, st.tabs(list(TABS.values()), key="fusion_tab", on_change="
                 strict=True))  # fmt: skip
 if tabs["attention"].open:
     with tabs["attention"]:
-        views.attention_view(SETTINGS, setting, computed)
+        views.attention_view(SETTINGS, setting)
 if tabs["dec"].open:
     with tabs["dec"]:
-        views.dec_view(SETTINGS, setting, computed)
+        views.dec_view(SETTINGS, setting)

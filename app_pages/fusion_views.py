@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from admission import Job, Kind
+from app_pages.components import heavy
 from app_pages.components.params import ParamTable
 from app_pages.components.text import md_text
 from charts import fusion as charts
@@ -27,6 +29,8 @@ from engine.clustered_attention import ClusterCountError, TopKError
 from engine.clustered_attention.run import ClusteredRun, ErrorCurves, HeadInputs, error_curves
 from engine.clustered_attention.toy import accuracy_curve
 from engine.deep_clustering import (
+    MAX_DEC_EPOCHS,
+    MAX_PRETRAIN_EPOCHS,
     SPACES,
     DeepClusteringConfig,
     DeepClusteringResult,
@@ -40,7 +44,10 @@ from engine.deep_clustering import (
 
 ss = st.session_state
 Setting = Callable[[str], object]
-Computed = Callable[..., object]
+ACCURACY = Kind("fusion.accuracy", "Measuring the accuracy against C", max_cached=8,
+                seconds_per_unit=0.3)
+DEC_TRAINING = Kind("fusion.dec", "Retraining DEC", max_cached=4, seconds_per_unit=0.1)
+"""Both run in the server's queue; units: one model evaluated, one epoch trained."""
 DEFAULT_TEXT = (
     "the cat sat on the mat and the dog sat on the log while the cat watched the dog"
 )
@@ -156,7 +163,7 @@ def load_head(request: tuple) -> tuple[HeadInputs, tuple]:
               "most; shorten the text.", ":material/straighten:")  # fmt: skip
 
 
-def attention_view(settings: ParamTable, setting: Setting, computed: Computed) -> None:
+def attention_view(settings: ParamTable, setting: Setting) -> None:
     """Controls, the three heatmaps, then clusters, error, the ε bound, costs and accuracy."""
     cols = st.columns([1.6, 1, 1, 1.8, 1, 1], vertical_alignment="bottom")
     with cols[0]:
@@ -210,7 +217,7 @@ def attention_view(settings: ParamTable, setting: Setting, computed: Computed) -
                    "At this toy size clustering costs more than it saves; at L = 8,192 it "
                    "does not (see the README's benchmark).")  # fmt: skip
     if head_key[0] == "toy":
-        accuracy_section(head_key, k, bits, seed, computed)
+        accuracy_section(head_key, k, bits, seed)
 
 
 def epsilon_section(run: ClusteredRun, head_key: tuple) -> None:
@@ -235,8 +242,7 @@ def epsilon_section(run: ClusteredRun, head_key: tuple) -> None:
     )
 
 
-def accuracy_section(head_key: tuple, k: int, bits: int | None, seed: int,
-                     computed: Computed) -> None:  # fmt: skip
+def accuracy_section(head_key: tuple, k: int, bits: int | None, seed: int) -> None:
     """Task accuracy against C with this head clustered: measured on demand, then kept."""
     _, name, _, layer, head = head_key
     task = TASKS[name]
@@ -256,8 +262,11 @@ def accuracy_section(head_key: tuple, k: int, bits: int | None, seed: int,
                      key="fusion_accuracy"):  # fmt: skip
         st.caption("Runs the model on held-out strings with this head clustered, "
                    f"{2 * len(cs)} times (a few seconds); the result is kept.")
+        heavy.drop(ACCURACY)  # no longer asked for: stopped unless shared
         return
-    curve = computed("accuracy", key, work)
+    curve = heavy.result(ACCURACY, key, work, cost=2 * len(cs), prefix="fusion_accuracy")
+    if curve is None:  # waiting in the server's queue: the panel above says where
+        return
     st.plotly_chart(charts.accuracy_curve_figure(curve, task.title), key="fusion_accuracy_chart",
                     theme=None)
 
@@ -267,11 +276,11 @@ def accuracy_section(head_key: tuple, k: int, bits: int | None, seed: int,
 SHIPPED, RETRAINED = "Shipped weights", "Retrained in this session"
 
 
-def dec_models(computed: Computed) -> tuple[TrainedModels, str]:
+def dec_models() -> tuple[TrainedModels, str]:
     """The DEC to show - shipped, or retrained in this session - and its cache key."""
     if "fusion_dec_pending" in ss:
         ss["fusion_dec_source"] = ss.pop("fusion_dec_pending")
-    retrained = ss.get("fusion_dec_config")
+    retrained = ss.get("fusion_dec_trained")  # (config, models)
     source = SHIPPED
     if retrained is not None:
         if ss.get("fusion_dec_source") not in (SHIPPED, RETRAINED):
@@ -279,8 +288,7 @@ def dec_models(computed: Computed) -> tuple[TrainedModels, str]:
         source = st.radio("Weights", [SHIPPED, RETRAINED], key="fusion_dec_source",
                           horizontal=True)  # fmt: skip
     if source == RETRAINED:
-        models = computed("dec", retrained, lambda report: _train(retrained, report))
-        return models, f"retrained:{retrained}"
+        return retrained[1], f"retrained:{retrained[0]}"
     try:
         models, _ = shipped()
     except FileNotFoundError as exc:
@@ -288,12 +296,20 @@ def dec_models(computed: Computed) -> tuple[TrainedModels, str]:
     return models, "shipped"
 
 
-def retrain_panel(settings: ParamTable, setting: Setting, computed: Computed) -> None:
-    """Train a DEC with other settings, under a progress bar; then show it."""
+def adopt_dec(job: Job) -> None:
+    """A finished retraining: kept in the session, then shown."""
+    ss["fusion_dec_trained"], ss["fusion_dec_pending"] = (job.key, job.result), RETRAINED
+    st.rerun()
+
+
+def retrain_panel(settings: ParamTable, setting: Setting) -> None:
+    """Train a DEC with other settings in the server's queue; then show it."""
     with st.expander("Retrain live", icon=":material/model_training:"):
         st.caption("Pretrains a fresh autoencoder, starts DEC from K-means in its embedding and "
-                   "refines it, on this CPU (about a minute at the defaults, which are what "
-                   "ships). Same settings, same result.")
+                   "refines it, on this server's CPU, in its queue (about a minute at the "
+                   "defaults, which are what ships; at most "
+                   f"{MAX_PRETRAIN_EPOCHS:,} + {MAX_DEC_EPOCHS:,} epochs). Same settings, same "
+                   "result: trained once for everyone who asks.")
         cols = st.columns(5, vertical_alignment="bottom")
         for name, column in zip(("n_embedding", "pretrain_epochs", "dec_epochs", "noise",
                                  "dec_seed"), cols, strict=True):  # fmt: skip
@@ -303,9 +319,9 @@ def retrain_panel(settings: ParamTable, setting: Setting, computed: Computed) ->
                 n_embedding=setting("n_embedding"), pretrain_epochs=setting("pretrain_epochs"),
                 dec_epochs=setting("dec_epochs"), noise=setting("noise"), seed=setting("dec_seed"),
             )  # fmt: skip
-            computed("dec", config, lambda report: _train(config, report))
-            ss["fusion_dec_config"], ss["fusion_dec_pending"] = config, RETRAINED
-            st.rerun()
+            heavy.submit(DEC_TRAINING, config, lambda report: _train(config, report),
+                         cost=config.pretrain_epochs + config.dec_epochs)  # fmt: skip
+        heavy.follow(DEC_TRAINING, adopt_dec, key="fusion_dec")
 
 
 def _train(config: DeepClusteringConfig, report) -> TrainedModels:
@@ -321,9 +337,9 @@ def _train(config: DeepClusteringConfig, report) -> TrainedModels:
     return train(config, digits(), on_pretrain=on_pretrain, on_refine=on_refine)
 
 
-def dec_view(settings: ParamTable, setting: Setting, computed: Computed) -> None:
+def dec_view(settings: ParamTable, setting: Setting) -> None:
     """ARI of the three clusterings, the digits in each space, DEC's training, and a look in."""
-    models, key = dec_models(computed)
+    models, key = dec_models()
     result = study(key, models)
     target = digits().target
     ari = result.ari
@@ -363,4 +379,4 @@ def dec_view(settings: ParamTable, setting: Setting, computed: Computed) -> None
     ), key="fusion_examples", theme=None)  # fmt: skip
     st.caption(f"{np.bincount(view.labels, minlength=len(order)).min()} images in the smallest "
                "cluster; rows are ordered by the digit each cluster matches best.")
-    retrain_panel(settings, setting, computed)
+    retrain_panel(settings, setting)

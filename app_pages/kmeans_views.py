@@ -19,8 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from admission import Kind, Work
+from app_pages.components import heavy
 from app_pages.components.figures import presenting, show_figure
 from app_pages.components.params import Param, ParamTable
+from app_pages.components.text import show_error
 from charts import kmeans as charts
 from engine import data as data_io
 from engine import kmeans
@@ -53,6 +56,10 @@ VIEW = ParamTable("kmeans_", (
     Param("elbow_kmax", None, "Largest K to try", 10, int, low=2, high=K_MAX, control="slider"),
 ))  # fmt: skip
 """What the tabs show: the step-through's iteration and half-step (in links), study sizes."""
+
+STUDY = Kind("kmeans.restart_study", "Restart study", seconds_per_unit=0.002)
+ELBOW = Kind("kmeans.elbow", "Elbow and silhouette sweep", seconds_per_unit=0.002)
+"""The two studies run in the server's queue; a unit of cost is one fit on 1,000 points."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,17 +318,30 @@ def several_starts_tab(res: Results) -> None:
     n_seeds = VIEW.widget("study_seeds")
     study_key = (data.digest, res.k, n_seeds, settings["max_iter"], settings["tol"])
     if st.button("Run restart study", key="kmeans_study_button", icon=":material/repeat:"):
-        bar = st.progress(0.0, text="Restart study…")
-        study = kmeans.restart_study(data.X, res.k, n_seeds, max_iter=settings["max_iter"],
-                                     tol=settings["tol"],
-                                     on_progress=lambda f, text: bar.progress(f, text=text))
-        bar.empty()
-        ss["kmeans_study"] = (study_key, study)
+        rows = min(data.n_samples, kmeans.STUDY_MAX_POINTS)
+        try:
+            work = study_work(data.X, res.k, n_seeds, settings)
+        except ValueError as exc:
+            show_error(exc)
+        else:
+            heavy.submit(STUDY, study_key, work, cost=2 * n_seeds * rows / 1000)
+    st.caption(f"{2 * VIEW['study_seeds'].high} fits at most, on a random sample of at most "
+               f"{kmeans.STUDY_MAX_POINTS:,} points; it runs in the server's queue.")
+    heavy.follow(STUDY, lambda job: ss.update(kmeans_study=(job.key, job.result)),
+                 key="kmeans_study")
     if ss.get("kmeans_study", (None,))[0] == study_key:
         study = ss["kmeans_study"][1]
         minima = kmeans.distinct_minima(study)
         show_figure(charts.restart_figure(study, minima), key="kmeans_study_chart")
         st.dataframe(minima, hide_index=True)
+
+
+def study_work(X: np.ndarray, k: int, n_seeds: int, settings: dict) -> Work:
+    """The restart study as a job: its size checked here, in the server, whatever the
+    widget allowed; it reports (and stops) after every fit."""
+    n_seeds = VIEW["study_seeds"].check(n_seeds)
+    return lambda report: kmeans.restart_study(X, k, n_seeds, max_iter=settings["max_iter"],
+                                               tol=settings["tol"], on_progress=report)
 
 
 # ----------------------------------------------------------------------------- Choosing K
@@ -330,16 +350,21 @@ def several_starts_tab(res: Results) -> None:
 def choosing_k_tab(res: Results) -> None:
     data, settings, ss = res.data, res.settings, st.session_state
     k_max = VIEW.widget("elbow_kmax")
-    elbow_key = (data.digest, k_max, settings["init"], settings["seed"])
+    elbow_key = (data.digest, k_max, settings["init"], settings["seed"], settings["max_iter"],
+                 settings["tol"])  # fmt: skip
     if st.button("Compute elbow and silhouette", key="kmeans_elbow_button",
                  icon=":material/show_chart:"):
-        bar = st.progress(0.0, text="Fitting K = 1…")
-        sweep = kmeans.elbow_sweep(data.X, k_max, init=settings["init"],
-                                   random_state=settings["seed"], max_iter=settings["max_iter"],
-                                   tol=settings["tol"],
-                                   on_progress=lambda f, text: bar.progress(f, text=text))
-        bar.empty()
-        ss["kmeans_elbow"] = (elbow_key, sweep)
+        rows = min(data.n_samples, kmeans.STUDY_MAX_POINTS)
+        try:
+            work = elbow_work(data.X, k_max, settings)
+        except ValueError as exc:
+            show_error(exc)
+        else:
+            heavy.submit(ELBOW, elbow_key, work, cost=k_max * rows / 1000)
+    st.caption(f"K = 1 to {VIEW['elbow_kmax'].high} at most, on a random sample of at most "
+               f"{kmeans.STUDY_MAX_POINTS:,} points; it runs in the server's queue.")
+    heavy.follow(ELBOW, lambda job: ss.update(kmeans_elbow=(job.key, job.result)),
+                 key="kmeans_elbow")
     if ss.get("kmeans_elbow", (None,))[0] == elbow_key:
         show_figure(charts.elbow_figure(ss["kmeans_elbow"][1], chosen_k=res.k),
                     key="kmeans_elbow_chart")
@@ -348,6 +373,15 @@ def choosing_k_tab(res: Results) -> None:
                    "the K with the highest score separates the data best.")
         if data.n_samples > kmeans.STUDY_MAX_POINTS:
             st.caption(f"Computed on a random sample of {kmeans.STUDY_MAX_POINTS:,} points.")
+
+
+def elbow_work(X: np.ndarray, k_max: int, settings: dict) -> Work:
+    """The elbow sweep as a job: K checked here, in the server, whatever the widget allowed."""
+    k_max = VIEW["elbow_kmax"].check(k_max)
+    return lambda report: kmeans.elbow_sweep(X, k_max, init=settings["init"],
+                                             random_state=settings["seed"],
+                                             max_iter=settings["max_iter"], tol=settings["tol"],
+                                             on_progress=report)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Cross-check

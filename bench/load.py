@@ -1,10 +1,11 @@
-"""Load test: a room of students running K-means on 100,000 points at the same time.
+"""Load tests: a room of students on one server, in two scenarios.
 
-Starts its own ``streamlit run app.py`` on a free local port, then drives N concurrent
-browser sessions (one headless Chromium, one context per student, Playwright's async API).
-Each session opens the K-means page, generates its own 100,000-point data set (its own data
-seed, so no two sessions share a cached fit), waits for K-means to finish and the results to
-show, then steps through every iteration with the "Iteration" slider.
+**K-means** (the default). Starts its own ``streamlit run app.py`` on a free local port,
+then drives N concurrent browser sessions (one headless Chromium, one context per student,
+Playwright's async API). Each session opens the K-means page, generates its own
+100,000-point data set (its own data seed, so no two sessions share a cached fit), waits
+for K-means to finish and the results to show, then steps through every iteration with the
+"Iteration" slider.
 
 Reports the time per run (Generate pressed -> results shown) and per iteration step, p50/p95,
 and the server's memory: the resident set (VmRSS) of the streamlit process and its children,
@@ -17,6 +18,33 @@ benchmark, not a test: it prints figures and asserts nothing about them.
 Run:  .venv/bin/python bench/load.py            (20 sessions)
       .venv/bin/python bench/load.py --waves 2        (two classes, one after the other)
       .venv/bin/python bench/load.py --sessions 5 --points 20000 --idle 180
+
+**Class** (``--scenario class``): "now everybody press Retrain". Serves the app as ``make
+run`` does (``serve.py``), warms it with one visit per lab, then for each of ``--rounds``
+rounds:
+
+1. *idle probe*: a new session opens ``/kmeans`` (time from navigation start to its first
+   chart drawn, as ``bench/page.py --mode new-session`` measures it) and steps the Iteration
+   slider through the first iterations (each step: the key press to the step chart's title);
+2. ``--retrain`` sessions open the Attention lab, pick the Reverse task (600 steps by
+   default, as the issue measured), each with its own seed so that no two share a training
+   (``--same-settings``: all the same, so they share one), and ``--study`` sessions open the
+   K-means lab on their own ``--study-points`` data set and its "Several starts" tab; when all
+   are ready they press Retrain / Run restart study at once, and ``--leavers`` of them
+   close their tab right after pressing (their jobs must be cancelled, not lost);
+3. *loaded probe*: the same new session as in 1, while those jobs queue and run;
+4. every session that stayed waits for its result on screen.
+
+It prints the probe's first chart and steps, idle and loaded, round by round with the load
+average at each probe (the machine is shared: interleaved rounds, and ratios within a round);
+each kind of job's queue wait and run time (from the server log, where ``admission.py`` writes
+one line per job); what every session got; and the server's memory as in the K-means scenario.
+
+Run:  .venv/bin/python bench/load.py --scenario class --retrain 6 --rounds 3
+      .venv/bin/python bench/load.py --scenario class --retrain 20 --study 20 --rounds 1
+      .venv/bin/python bench/load.py --scenario class --retrain 20 --same-settings
+      .venv/bin/python bench/load.py --scenario class --serve /tmp/old/serve.py
+          (another checkout's app, e.g. the code before the queue, for a before/after)
 """
 
 from __future__ import annotations
@@ -34,14 +62,17 @@ from pathlib import Path
 
 from playwright.async_api import Page, async_playwright, expect
 
-# The server's start and shutdown and the Chromium flags are the browser tests' own.
+# The server's start and shutdown and the Chromium flags are the browser tests' own; the
+# page-load probe is bench/page.py's.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from serving import chromium_launch_options, start_app, stop_app  # noqa: E402
+from page import LOAD_PROBE  # noqa: E402
+from serving import SERVE, chromium_launch_options, start_app, stop_app  # noqa: E402
 
 APP = '[data-testid="stApp"]'
 # Every wait is bounded; a session that is not done by then counts as failed.
 STEP_TIMEOUT_MS = 600_000
 MAX_STEPS = 12  # iterations stepped through per session, at most
+SETUP_TIMEOUT_S = 240  # class: a student's page ready to press (or counted as failed)
 
 
 # ----------------------------------------------------------------------------- server memory
@@ -294,6 +325,289 @@ async def main(args: argparse.Namespace) -> int:
     return 0 if all_ok else 1
 
 
+# ----------------------------------------------------------------------------- scenario: class
+
+RETRAIN_TASK = "Reverse"  # its default is 600 training steps
+JOB_LINE = re.compile(
+    r"job (?P<kind>\S+) #(?P<id>\d+) (?P<state>\w+): waited (?P<wait>[\d.]+) s, "
+    r"ran (?P<run>[\d.]+) s, asked by (?P<asked>\d+)"
+)
+CACHE_LINE = re.compile(r"job (?P<kind>\S+) #(?P<id>\d+) from the cache")
+
+
+def loadavg() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+@dataclass
+class Probe:
+    """A new K-means session: its first chart and its iteration steps."""
+
+    first_chart_s: float | None = None
+    steps_s: list[float] = field(default_factory=list)
+    load: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Pressed:
+    """One student of the class: what they pressed and what they got."""
+
+    what: str  # "retrain" or "study"
+    session: int
+    leaves: bool
+    result_s: float | None = None  # the press to the result on screen
+    error: str | None = None
+
+
+async def probe(browser, url: str, max_steps: int = 5) -> Probe:
+    """Open /kmeans in a new session; time its first chart, then a few iteration steps."""
+    result = Probe(load=loadavg())
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    await page.add_init_script(LOAD_PROBE)
+    try:
+        await page.goto(f"{url}/kmeans", wait_until="domcontentloaded")
+        await page.wait_for_function("() => window.__load.charts.length > 0", polling=50,
+                                     timeout=STEP_TIMEOUT_MS)  # fmt: skip
+        result.first_chart_s = await page.evaluate(
+            "() => Math.min(...window.__load.charts.map(gd => gd.__loadDrawn)) / 1000")
+        await settled(page)
+        await close_first_request_dialog(page)
+        iterations = page.locator('[data-testid="stMetric"]').filter(has_text="Iterations")
+        n_iter = int((await iterations.first.locator('[data-testid="stMetricValue"]')
+                      .inner_text()).strip())  # fmt: skip
+        await page.locator('[data-testid="stTab"]', has_text="Step through").first.click()
+        slider = page.get_by_role("slider", name="Iteration")
+        await slider.focus()
+        await slider.press("Home")
+        await settled(page)
+        for t in range(2, min(n_iter, max_steps + 1) + 1):
+            t0 = time.monotonic()
+            await move_slider_to(page, slider, t, n_iter)
+            await settled(page)
+            result.steps_s.append(time.monotonic() - t0)
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        await context.close()
+    return result
+
+
+async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: asyncio.Barrier,
+                        study_points: int) -> Pressed:  # fmt: skip
+    """Get one student's page ready, wait for the whole class, press, wait for the result."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    button = None
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT_S):  # a stuck page fails, the class goes on
+            if who.what == "retrain":
+                await page.goto(f"{url}/attention", wait_until="domcontentloaded")
+                await settled(page)
+                await page.get_by_label("Task", exact=True).click()
+                # The task's own Retrain panel (its seed field) is drawn only by the run that
+                # the choice causes: wait for that run, not for a page that merely looks idle.
+                await rerun_after(page, page.get_by_role("option", name=RETRAIN_TASK,
+                                                         exact=True).click())  # fmt: skip
+                await page.get_by_text("Retrain this model live").click()
+                sidebar = page.locator('[data-testid="stSidebar"]')
+                field_ = sidebar.get_by_label("Seed", exact=True).first
+                await field_.fill(str(seed))
+                await rerun_after(page, field_.press("Enter"))  # the server has the seed now
+                button = page.get_by_role("button", name="Retrain", exact=True)
+                done = page.get_by_role("radio", name="Retrained in this session")
+            else:
+                link = f"src=generate&kind=blobs&n={study_points}&ds={seed}"
+                await page.goto(f"{url}/kmeans?{link}", wait_until="domcontentloaded")
+                await expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(
+                    timeout=STEP_TIMEOUT_MS)
+                await settled(page)
+                await page.locator('[data-testid="stTab"]', has_text="Several starts").first.click()
+                button = page.get_by_role("button", name="Run restart study")
+                await expect(button).to_be_visible(timeout=STEP_TIMEOUT_MS)
+                done = page.locator(".gtitle", has_text="Final J over many seeds")
+    except Exception as exc:
+        first = (str(exc).splitlines() or [f"not ready within {SETUP_TIMEOUT_S} s"])[0]
+        who.error = f"not ready: {type(exc).__name__}: {first[:160]}"
+    await ready.wait()  # the whole class is ready (or has failed): everybody presses now
+    try:
+        if who.error is None:
+            t0 = time.monotonic()
+            await button.click()
+            if who.leaves:  # the job is in the queue (its panel is drawn), then the tab closes
+                stop = page.get_by_role("button", name="Stop")
+                await expect(stop.or_(done).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
+            else:
+                await expect(done).to_be_attached(timeout=STEP_TIMEOUT_MS)
+                if who.what == "retrain":
+                    await expect(done).to_be_checked(timeout=STEP_TIMEOUT_MS)
+                who.result_s = time.monotonic() - t0
+    except Exception as exc:
+        who.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    finally:
+        await context.close()
+    return who
+
+
+# Sets window.__rerun once the page's script state has been "running". The state may go
+# running -> notRunning within one batch of mutations, so the records' old values count too.
+RERUN_WATCH = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const attr = 'data-test-script-state';
+  window.__rerun = false;
+  new MutationObserver((records, obs) => {
+    if (app.getAttribute(attr) === 'running' || records.some(r => r.oldValue === 'running')) {
+      window.__rerun = true; obs.disconnect();
+    }
+  }).observe(app, {attributes: true, attributeFilter: [attr], attributeOldValue: true});
+}"""
+
+
+async def rerun_after(page: Page, action) -> None:
+    """Do ``action`` (an awaitable) and wait until the script run it caused has ended (a
+    value typed into a field reaches the server only with that run)."""
+    await page.evaluate(RERUN_WATCH)
+    await action
+    await page.wait_for_function("() => window.__rerun", timeout=STEP_TIMEOUT_MS, polling=20)
+    await settled(page)
+
+
+def job_lines(log: Path, since: int) -> tuple[list[dict], int, int]:
+    """The admission module's job lines written to the server log after byte ``since``, the
+    number of requests answered from its cache, and the log's length."""
+    text = log.read_bytes()
+    new = text[since:].decode(errors="replace")
+    found = [m.groupdict() for m in JOB_LINE.finditer(new)]
+    return found, len(CACHE_LINE.findall(new)), len(text)
+
+
+def print_probe(tag: str, p: Probe) -> None:
+    if p.error:
+        print(f"    {tag:<7} FAILED: {p.error}")
+        return
+    steps = statistics.median(p.steps_s) if p.steps_s else float("nan")
+    print(f"    {tag:<7} first chart {p.first_chart_s:6.2f} s   step p50 {steps:5.2f} s "
+          f"({len(p.steps_s)} steps)   load average {p.load}")  # fmt: skip
+
+
+def print_jobs(jobs: list[dict]) -> None:
+    by_state: dict[tuple[str, str], list[dict]] = {}
+    for job in jobs:
+        by_state.setdefault((job["kind"], job["state"]), []).append(job)
+    for (kind, state), group in sorted(by_state.items()):
+        waits = [float(j["wait"]) for j in group]
+        runs = [float(j["run"]) for j in group]
+        asked = sum(int(j["asked"]) for j in group)
+        print(f"    {kind:<22} {state:<9} {len(group):3d} job(s) for {asked:3d} session(s)   "
+              f"wait p50 {pct(waits, 50):6.1f} s  max {max(waits):6.1f} s   "
+              f"run p50 {pct(runs, 50):5.1f} s  max {max(runs):5.1f} s")  # fmt: skip
+
+
+async def class_main(args: argparse.Namespace) -> int:
+    log = Path(args.log)
+    launcher = [sys.executable, args.serve] if args.serve else SERVE
+    # Another checkout is served from its own folder, with its own .streamlit/config.toml.
+    cwd = Path(args.serve).resolve().parent if args.serve else None
+    server, url = start_app(log, launcher=launcher, cwd=cwd, timeout=120)
+    sampler = MemorySampler(server.pid)
+    sampler.start()
+    print(f"Class scenario: {args.retrain} sessions press Retrain ({RETRAIN_TASK}, "
+          f"{'the same settings' if args.same_settings else 'a seed each'}) and {args.study} "
+          f"run the restart study ({args.study_points:,} points each) at once, "
+          f"{args.leavers} of them leave at once; {args.rounds} round(s)")  # fmt: skip
+    print(f"  server: {' '.join(launcher)}; log {log}; {os.cpu_count()} CPU(s); "
+          f"load average at start {loadavg()}")  # fmt: skip
+    rounds, all_jobs, all_pressed, cache_hits = [], [], [], 0
+    try:
+        await asyncio.sleep(3)
+        idle_before = sampler.last()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(**chromium_launch_options())
+            await probe(browser, url)  # warm-up visits, not counted
+            warm = Pressed("retrain", 0, leaves=False)
+            await press_at_once(browser, url, warm, 0, asyncio.Barrier(1), args.study_points)
+            _, _, offset = job_lines(log, 0)
+            baseline = sampler.last()
+            for r in range(args.rounds):
+                idle = await probe(browser, url)
+                n = args.retrain + args.study
+                ready = asyncio.Barrier(n + 1)
+                spread = max(1, n // args.leavers) if args.leavers else n + 1
+                leaving = set(range(0, n, spread)[: args.leavers])  # both kinds, spread out
+                who = [Pressed("retrain" if i < args.retrain else "study", i, i in leaving)
+                       for i in range(n)]
+                seeds = [1 if args.same_settings and w.what == "retrain"
+                         else 1000 * (r + 1) + w.session for w in who]  # fmt: skip
+                t_start = time.monotonic()
+                tasks = [asyncio.create_task(press_at_once(browser, url, w, seed, ready,
+                                                           args.study_points))
+                         for w, seed in zip(who, seeds, strict=True)]  # fmt: skip
+                await ready.wait()
+                await asyncio.sleep(1.0)  # the presses reach the server
+                loaded = await probe(browser, url)
+                pressed = await asyncio.gather(*tasks)
+                t_end = time.monotonic()
+                await asyncio.sleep(3)  # the leavers' jobs are released within the grace
+                jobs, hits, offset = job_lines(log, offset)
+                rounds.append((idle, loaded, pressed, jobs, sampler.peak(t_start, t_end + 1)))
+                cache_hits += hits
+                all_jobs += jobs
+                all_pressed += pressed
+                print(f"  round {r + 1}: done in {t_end - t_start:.0f} s", flush=True)
+            await browser.close()
+        after = {}
+        t_end = time.monotonic()
+        for mark in sorted({m for m in (10, 30, 120) if m < args.idle} | {args.idle}):
+            await asyncio.sleep(max(0.0, t_end + mark - time.monotonic()))
+            after[mark] = sampler.last()
+    finally:
+        sampler.stop()
+        stop_app(server, timeout=15)
+
+    ratios = []
+    for r, (idle, loaded, _, jobs, peak) in enumerate(rounds, start=1):
+        print(f"  round {r}: a new /kmeans session (probe)")
+        print_probe("idle", idle)
+        print_probe("loaded", loaded)
+        if idle.first_chart_s and loaded.first_chart_s:
+            ratios.append(loaded.first_chart_s / idle.first_chart_s)
+            print(f"    loaded / idle first chart: {ratios[-1]:.2f}×")
+        print(f"    jobs (server log), peak memory {peak:.0f} MiB:")
+        print_jobs(jobs)
+    if ratios:
+        print(f"  first chart loaded / idle over the rounds: median "
+              f"{statistics.median(ratios):.2f}× ({', '.join(f'{x:.2f}' for x in ratios)})")
+    stayed = [p for p in all_pressed if not p.leaves]
+    got = [p for p in stayed if p.result_s is not None]
+    for what in ("retrain", "study"):
+        times = [p.result_s for p in got if p.what == what]
+        if times:
+            print(f"  {what:<8} press → result on screen: p50 {pct(times, 50):6.1f} s   "
+                  f"max {max(times):6.1f} s   ({len(times)} sessions)")  # fmt: skip
+    states = {s: sum(j["state"] == s for j in all_jobs) for s in ("done", "cancelled", "failed")}
+    print(f"  sessions: {len(got)}/{len(stayed)} that stayed got their result; "
+          f"{len(all_pressed) - len(stayed)} left after pressing")  # fmt: skip
+    asked = sum(int(j["asked"]) for j in all_jobs)
+    pressed_ok = sum(p.error is None for p in all_pressed)
+    print(f"  jobs settled: {states['done']} done, {states['cancelled']} cancelled, "
+          f"{states['failed']} failed, for {asked} session(s); {cache_hits} press(es) answered "
+          f"from the cache; {pressed_ok - asked - cache_hits} press(es) unaccounted for")
+    for p in all_pressed:
+        if p.error:
+            print(f"    {p.what} session {p.session} FAILED: {p.error}")
+    print("  server memory (VmRSS of the server and children):")
+    print(f"    idle after start        {idle_before:8.1f} MiB")
+    print(f"    after the warm-up visits {baseline:7.1f} MiB  (baseline)")
+    for mark, mib in after.items():
+        print(f"    {mark:3d} s after the class   {mib:8.1f} MiB  "
+              f"(+{mib - baseline:.1f} MiB over baseline)")  # fmt: skip
+    print(f"  load average at the end {loadavg()}")
+    return 0 if all(p.error is None for p in all_pressed) and len(got) == len(stayed) else 1
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -309,4 +623,20 @@ if __name__ == "__main__":
         "next 30 s housekeeping round)",
     )  # fmt: skip
     parser.add_argument("--log", default="/tmp/lab-load-server.log")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    parser.add_argument("--scenario", choices=("kmeans", "class"), default="kmeans")
+    parser.add_argument("--retrain", type=int, default=6,
+                        help="class: sessions that press Retrain at once")
+    parser.add_argument("--study", type=int, default=0,
+                        help="class: sessions that run the restart study at once")
+    parser.add_argument("--study-points", type=int, default=20_000)
+    parser.add_argument("--leavers", type=int, default=2,
+                        help="class: sessions that close their tab right after pressing")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="class: idle and loaded probes, interleaved")
+    parser.add_argument("--same-settings", action="store_true",
+                        help="class: every Retrain with the same settings (one shared job)")
+    parser.add_argument("--serve", default=None,
+                        help="class: serve.py of another checkout (before/after)")
+    args = parser.parse_args()
+    run = class_main if args.scenario == "class" else main
+    sys.exit(asyncio.run(run(args)))

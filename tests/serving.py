@@ -97,13 +97,15 @@ def start_app(
     launcher: list[str] | None = None,
     args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     timeout: float = 60.0,
 ) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run app.py`` on a free port and wait until it is healthy.
 
     Returns the process and its base URL; stop it with :func:`stop_app`. ``launcher``
     replaces ``python -m streamlit run app.py`` (a script that patches the app first);
-    ``args`` are more ``--option value`` flags; ``env`` is added to the environment; the
+    ``args`` are more ``--option value`` flags; ``env`` is added to the environment; ``cwd``
+    (default: this checkout) is where it runs and reads ``.streamlit/config.toml``; the
     server's output goes to ``log`` (or nowhere).
     """
     port = free_port()
@@ -119,8 +121,9 @@ def start_app(
     ]  # fmt: skip
     with open(log or os.devnull, "wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
+            cmd, cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, timeout)

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from heavy_util import finish_heavy
 from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
+import admission
+from admission import Admission, Kind
 from engine.attention.model import ToyConfig, ToyTransformer
 from engine.attention.tasks import TASKS
 from engine.attention.weights import load_pretrained
@@ -199,12 +204,43 @@ def test_uploaded_good_weights_are_used_and_scored(at):
 def test_live_retraining_switches_to_the_new_weights(at):
     at.slider(key="attention_steps_previous_token").set_value(50)
     at.button(key="attention_retrain_previous_token").click()
-    _run(at)
+    finish_heavy(_run(at))
     assert at.radio(key="attention_weights_source").value == "Retrained in this session"
     retrained = at.session_state["attention_retrained"]["previous_token"]
     assert 0 <= retrained["accuracy"] <= 1
     assert _accuracy(at) == f"{retrained['accuracy']:.1%}"
     assert _charts(at)
+
+
+def test_a_queued_retraining_shows_its_place_and_estimate(at, monkeypatch):
+    # The server's pool with one worker, busy with another student's job and one queued.
+    pool = Admission(workers=1)
+    monkeypatch.setattr(admission, "_pool", pool)
+    other = Kind("test.other", "Another job", seconds_per_unit=1.0)
+    started, go = threading.Event(), threading.Event()
+    try:
+        pool.submit(other, "running", lambda report: started.set() or go.wait(120),
+                    session="student-1", cost=30)  # fmt: skip
+        assert started.wait(120)
+        pool.submit(other, "queued", lambda report: None, session="student-2", cost=30)
+
+        at.slider(key="attention_steps_previous_token").set_value(50)
+        at.button(key="attention_retrain_previous_token").click()
+        _run(at)
+        panel = " ".join(m.value for m in at.markdown)
+        assert "Retraining a toy model: queued**, 1 ahead of you" in panel
+        assert re.search(r"done in about \d+ s", panel), panel  # 30 s + 30 s + 50 steps
+        assert at.button(key="attention_retrain_stop_button")
+
+        pool.release("student-2")  # the one ahead leaves the queue: this one is next
+        _run(at)
+        assert "queued**, next in line" in " ".join(m.value for m in at.markdown)
+        go.set()
+        finish_heavy(at)
+        assert at.radio(key="attention_weights_source").value == "Retrained in this session"
+    finally:
+        go.set()
+        pool.shutdown()
 
 
 # ----------------------------------------------------------------------------- free text

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bad_files import CASES, upload_name
+from heavy_util import finish_heavy
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -225,6 +226,7 @@ def test_tsne_runs_on_demand_and_states_its_caveats(uploaded):
     assert any("perplexity = 30.0 must be between 1 and" in m for m in shown(uploaded.error))
     uploaded.number_input(key="clustering_perplexity").set_value(10.0).run()
     next(b for b in uploaded.button if b.label == "Run t-SNE").click().run()
+    finish_heavy(uploaded)
     no_failures(uploaded)
     assert any("Cluster sizes in a t-SNE picture mean nothing" in m.value
                for m in uploaded.markdown)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from heavy_util import finish_heavy
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "fusion.py")
@@ -135,7 +136,7 @@ def test_the_epsilon_pair_can_be_chosen(at):
 def test_accuracy_curve_is_measured_on_demand(at):
     assert len(at.get("plotly_chart")) == 5
     at.toggle(key="fusion_accuracy").set_value(True)
-    _run(at)
+    finish_heavy(_run(at))
     assert len(at.get("plotly_chart")) == 6
     assert not at.error
 
@@ -167,7 +168,7 @@ def test_dec_view_switches_the_clustering_looked_into(dec):
 def test_dec_retrains_live_and_offers_both_weights(dec):
     _set(dec, n_embedding=4, pretrain_epochs=10, dec_epochs=2, dec_seed=1)
     dec.button(key="fusion_dec_retrain").click()
-    _run(dec)
+    finish_heavy(_run(dec))
     assert dec.radio(key="fusion_dec_source").value == "Retrained in this session"
     retrained = _metrics(dec)["ARI · DEC"]
     dec.radio(key="fusion_dec_source").set_value("Shipped weights")

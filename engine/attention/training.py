@@ -25,9 +25,13 @@ from engine.attention.model import ToyTransformer
 from engine.attention.tasks import ToyTask
 from engine.attention.tokens import LETTERS, VOCAB
 
-__all__ = ["IGNORE", "evaluate", "sample_batch", "train"]
+__all__ = ["IGNORE", "MAX_STEPS", "evaluate", "sample_batch", "train"]
 
 IGNORE = -100  # cross-entropy's ignore_index: positions with nothing to predict
+
+MAX_STEPS = 2_500
+"""Most optimiser steps one training may take: as many as the longest shipped model used
+(about 20 s on one core). A served Lab trains for anyone who presses a button."""
 
 
 def _held_out(letter_ids: np.ndarray) -> np.ndarray:
@@ -92,7 +96,7 @@ def train(
     ----------
     task : ToyTask
     steps : int, optional
-        Optimiser steps; defaults to ``task.steps``.
+        Optimiser steps, 1 to ``MAX_STEPS``; defaults to ``task.steps``.
     seed : int, default=0
         Seeds both the initial weights and the data; same seed, same model.
     batch_size : int, default=64
@@ -103,8 +107,15 @@ def train(
     -------
     ToyTransformer
         In eval mode.
+
+    Raises
+    ------
+    ValueError
+        If ``steps`` is not a whole number from 1 to ``MAX_STEPS``.
     """
     steps = task.steps if steps is None else steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps = {steps!r} must be a whole number from 1 to {MAX_STEPS:,}.")
     rng = np.random.default_rng(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)

@@ -57,6 +57,7 @@ from engine.clustering._projection import (
     TSNE_MAX_POINTS,
     PcaView,
     TsneRun,
+    check_perplexity,
     pca_view,
     tsne_run,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "SingularCovarianceError",
     "TsneRun",
     "birch_steps",
+    "check_perplexity",
     "branching_effects",
     "check_grid_data",
     "compare",

@@ -31,6 +31,8 @@ from engine.deep_clustering.dec import (
 )
 from engine.deep_clustering.digits import Digits, load_digits
 from engine.deep_clustering.study import (
+    MAX_DEC_EPOCHS,
+    MAX_PRETRAIN_EPOCHS,
     SPACES,
     ClusteringView,
     DeepClusteringConfig,
@@ -43,6 +45,8 @@ from engine.deep_clustering.weights import load_shipped, save_shipped
 
 __all__ = [
     "DEC",
+    "MAX_DEC_EPOCHS",
+    "MAX_PRETRAIN_EPOCHS",
     "SPACES",
     "Autoencoder",
     "AutoencoderConfig",

@@ -37,6 +37,8 @@ from engine.deep_clustering.digits import Digits
 from engine.kmeans import KMeans
 
 __all__ = [
+    "MAX_DEC_EPOCHS",
+    "MAX_PRETRAIN_EPOCHS",
     "SPACES",
     "ClusteringView",
     "DeepClusteringConfig",
@@ -45,6 +47,10 @@ __all__ = [
     "evaluate",
     "train",
 ]
+
+MAX_PRETRAIN_EPOCHS, MAX_DEC_EPOCHS = 2_000, 1_000
+"""Most epochs one training may take (a few minutes on one core): a served Lab trains for
+anyone who presses a button."""
 
 #: The three clusterings, by the space K-means (or DEC) worked in.
 SPACES = {"raw": "K-means on raw pixels", "autoencoder": "Autoencoder + K-means", "dec": "DEC"}
@@ -124,8 +130,12 @@ def train(
     """Pretrain, initialise DEC by K-means in the embedding, refine. Deterministic per seed.
 
     ``on_pretrain(epoch, epochs, loss)`` and ``on_refine(epoch_record, epochs)`` report
-    progress.
+    progress. Raises ValueError if an epoch count is not from 1 to its ``MAX_*_EPOCHS``.
     """
+    for name, most in (("pretrain_epochs", MAX_PRETRAIN_EPOCHS), ("dec_epochs", MAX_DEC_EPOCHS)):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise ValueError(f"{name} = {value!r} must be a whole number from 1 to {most:,}.")
     with torch.random.fork_rng():  # the seed decides the weights and the dropped pixels
         torch.manual_seed(config.seed)
         autoencoder = Autoencoder(config.autoencoder)
