@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import replace
@@ -9,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from bad_files import BAD, CASES, upload_name
+from heavy_util import finish_heavy
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import make_blobs
 from streamlit.testing.v1 import AppTest
@@ -378,3 +380,41 @@ def test_a_copied_link_reopens_the_same_page():
     assert dict(again.query_params) == copied
     assert metric(again, "Final J") == metric(at, "Final J")
     assert again.session_state["kmeans_data"].n_samples == 250
+
+
+# ----------------------------------------------------------------------------- Projections
+
+
+def plotly_array(values) -> list:
+    """A Plotly array from the figure's JSON: a list, or base64 'bdata' with its dtype."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_projections_of_two_features_say_the_plane_is_the_data(default_page):
+    at = open_tab(default_page, "Projections")
+    assert any("two features" in i.value for i in at.info)
+    assert not [k for k in charts(at) if "kmeans_pca_chart" in k or "kmeans_tsne" in k]
+
+
+def test_projections_show_pca_and_t_sne_of_the_clusters_found():
+    at = open_page()
+    at.radio(key="kmeans_source").set_value("Sample table").run()
+    at.selectbox(key="kmeans_sample").set_value("wine").run()
+    at = open_tab(at, "Projections")
+    pca = chart(at, "kmeans_pca_chart")
+    variance = next(t for t in pca["data"] if t["type"] == "bar")
+    shares = plotly_array(variance["y"])
+    assert len(shares) >= 2 and shares[0] >= shares[1] > 0
+    at.number_input(key="kmeans_perplexity").set_value(100.0).run()  # 178 points allow 59
+    at = press(at, "Run t-SNE")
+    assert any("perplexity = 100.0" in e for e in errors(at))
+    assert "kmeans_tsne" not in at.session_state
+    at.number_input(key="kmeans_perplexity").set_value(10.0).run()
+    at = finish_heavy(press(at, "Run t-SNE"))
+    tsne = chart(at, "kmeans_tsne_chart")
+    points = tsne["data"][0]
+    assert len(plotly_array(points["x"])) == at.session_state["kmeans_data"].n_samples == 178
+    assert len(tsne["frames"]) > 1  # the optimisation, snapshot by snapshot
+    assert any("mean nothing" in m.value for m in at.markdown)  # the caveats beside it
