@@ -5,6 +5,9 @@ padding and the colour scale), then the tabs. Tabs are lazy: a rerun computes, a
 to the browser, only the open tab. In presenter mode the heads' grid heads the page and the
 "All heads" tab steps aside. Every number comes from the
 :class:`~engine.attention.AttentionRun`; this module only lays it out.
+
+One file, over 450 lines, because it is one job: the lab's tabs, one short function each,
+sharing the same selection and colour scale.
 """
 
 from __future__ import annotations

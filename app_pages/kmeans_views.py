@@ -8,6 +8,9 @@ through tab for the iteration on its slider. Each tab asks the engine (``engine.
 for what it shows, ``charts.kmeans`` for the figure, and shows it: nothing here computes
 what the engine should. :data:`VIEW` is the parameter table of the tabs' own controls (the
 step-through's iteration and half-step travel in shared links).
+
+One file, over 550 lines, because it is one job: the lab's tabs, one function each, over
+the shared :class:`Results`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ out) on a random sample of at most ``SCORE_MAX_POINTS``.
 A method is a :class:`Method`: a ``choose`` rule (data → parameters and the sentence that
 says why) and a ``fit`` (data, parameters → labels). ``METHODS`` holds this lab's; a page
 adds others (the K-means lab's engine, as the first column) by building a Method.
+
+One file, over 500 lines, because it is one job: the grid, its rows, and each method's
+default rule beside its fit (a rule read away from its method explains nothing).
 """
 
 from __future__ import annotations

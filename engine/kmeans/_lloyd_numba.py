@@ -39,6 +39,9 @@ fixed order; the sums are accumulated in float64.
 
 Kernels are compiled on first use for each (dtype, d) and cached on disk
 (``cache=True``), so only the first call on a machine pays the compile time.
+
+One file, near 500 lines, because it is one job: the compiled pass and its task layout;
+splitting the per-d kernels from the BLAS one would hide that they share tasks and ties.
 """
 
 from __future__ import annotations

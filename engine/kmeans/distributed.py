@@ -27,6 +27,10 @@ passes, then a weighted k-means++ on the candidates), which is the scalable choi
 Where it runs is Dask's business: the threaded scheduler in this process by default (the
 compiled kernels release the GIL), or a ``distributed`` cluster when the caller has a
 ``Client`` active - ``dask.compute`` picks that up by itself.
+
+One file, near 800 lines, because it is one job: the same fit as the estimator's, on chunks
+(validation pass, k-means||, the Lloyd loop, empty-cluster relocation, predict/transform/score);
+each part reads the same chunk layout.
 """
 
 from __future__ import annotations
