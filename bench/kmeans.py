@@ -130,13 +130,9 @@ ALGORITHM = "lloyd"  # "elkan" in a child started with --elkan
 def fit_engine(X, init):
     from engine.kmeans import KMeans
 
-    if ALGORITHM == "elkan":
-        # Elkan's step in the estimator's loop. Until the estimator takes algorithm="elkan"
-        # (wip-sklearn, issue 12), it is swapped in where the estimator picks its step.
-        from engine.kmeans import ElkanStep, estimator
-
-        estimator._step_for_device = lambda device, X: ElkanStep(X)
-    return KMeans(len(init), init=init, n_init=1, max_iter=N_ITER, tol=0).fit(X)
+    return KMeans(
+        len(init), init=init, n_init=1, max_iter=N_ITER, tol=0, algorithm=ALGORITHM
+    ).fit(X)
 
 
 def fit_sklearn(X, init):
