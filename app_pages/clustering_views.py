@@ -134,16 +134,34 @@ def _dbscan_growth(row: Row, plane: np.ndarray, run: cl.DbscanRun) -> None:
     key = f"clustering_dbscan_step_{row.digest[:8]}_{run.eps:g}_{run.n_steps}"
     step = st.slider("Points reached so far (clusters grow from core points)", 0, run.n_steps,
                      run.n_steps, key=key)
-    focus = int(run.order[step - 1]) if step else None
+    chart_key = f"clustering_dbscan_select_{row.digest[:8]}"  # "select": not kept by app.py
+    clicked = clicked_point(st.session_state.get(chart_key), len(plane))
+    focus = clicked if clicked is not None else (int(run.order[step - 1]) if step else None)
     fig = charts.dbscan_figure(plane, run, step=step,
                                focus=focus if row.projection is None else None,
                                axis_titles=row.axis_titles,
                                title=f"DBSCAN after {step:,} of {run.n_steps:,} points joined")
-    st.plotly_chart(fig, key="clustering_dbscan_chart", theme=None)
-    st.caption("The dotted circle is the ε-ball of the point that joined last; lines join "
-               "each point to the core point whose ball reached it. Hover a point for its "
-               "neighbour count." if row.projection is None else
+    fig.update_layout(clickmode="event+select")  # a click reruns this fragment alone
+    st.plotly_chart(fig, key=chart_key, theme=None, on_select="rerun", selection_mode="points")
+    whose = (f"point {clicked}'s (clicked)" if clicked is not None
+             else "that of the point that joined last")
+    st.caption(f"The dotted circle is the ε-ball: {whose}. Click any point to draw its own; "
+               "hover a point for how many points lie within ε. Lines join each point to the "
+               "core point whose ball reached it." if row.projection is None else
                "Drawn in the PCA plane: ε-balls live in all features, so none is drawn.")
+
+
+def clicked_point(selection, n_points: int) -> int | None:
+    """The point index of a click on the DBSCAN picture (its markers carry it as
+    ``customdata[0]``), or None: no click, or a click on a line or the ε-ball."""
+    points = (selection or {}).get("selection", {}).get("points", [])
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, dict):  # a row of a numpy customdata arrives as {"0": …, "1": …}
+            data = [data[k] for k in sorted(data, key=int)]
+        if isinstance(data, (list, tuple)) and data and 0 <= int(data[0]) < n_points:
+            return int(data[0])
+    return None
 
 
 def hdbscan_view(row: Row, cell: cl.Cell) -> None:

@@ -1,8 +1,11 @@
 """The Clustering family lab in a real Chromium at 1440 × 900: the grid, every method's
-view, a click on a grid cell, and an uploaded CSV through the data panel the K-means lab
-shares (a broken file after it keeps it). Screenshots go to tests/artifacts/."""
+view, a click on a grid cell and on a DBSCAN point, and an uploaded CSV through the data
+panel the K-means lab shares (a broken file after it keeps it). Screenshots go to
+tests/artifacts/."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from browser_util import exceptions, goto, wait_for_app
@@ -162,3 +165,20 @@ def test_grid_and_views_on_an_uploaded_csv(wide, app_url, artifacts):
     wide.screenshot(path=artifacts / "clustering-upload-broken.png")
     assert exceptions(wide) == []
     assert wide.get_by_text("Something went wrong").count() == 0
+
+
+def test_a_click_on_a_dbscan_point_draws_its_eps_ball(wide, app_url):
+    goto(wide, f"{app_url}/clustering?method=dbscan&row=moons&pts=300", timeout=180_000)
+    chart = wide.locator('[class*="st-key-clustering_dbscan_select"] .js-plotly-plot').first
+    expect(chart).to_be_visible(timeout=120_000)
+    chart.scroll_into_view_if_needed()
+    wide.wait_for_timeout(1000)
+    point = chart.locator(".scatterlayer .trace .points path").nth(5)
+    box = point.bounding_box()
+    wide.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    settle(wide)
+    caption = wide.get_by_text(re.compile(r"The dotted circle is the ε-ball: point \d+'s"))
+    expect(caption).to_be_visible(timeout=60_000)
+    clicked = re.search(r"point (\d+)'s", caption.inner_text()).group(1)
+    expect(chart.locator(".legendtext", has_text=f"ε-ball of point {clicked}")).to_be_visible()
+    assert exceptions(wide) == []

@@ -281,3 +281,15 @@ def test_a_bad_link_falls_back_to_defaults_with_one_notice(query, named, default
         assert link == default_link
     at.run()  # a later rerun does not repeat the notice
     assert link_notices(at) == [] and not at.exception
+
+
+def test_a_click_on_a_dbscan_point_names_that_point():
+    from app_pages.clustering_views import clicked_point
+
+    # As Streamlit hands it over: a row of numpy customdata becomes {"0": …, "1": …}.
+    click = {"selection": {"points": [{"curve_number": 1, "customdata": {"0": 7, "1": 12}}]}}
+    assert clicked_point(click, 10) == 7
+    assert clicked_point({"selection": {"points": [{"customdata": [3, 5]}]}}, 10) == 3
+    assert clicked_point({"selection": {"points": [{"curve_number": 0}]}}, 10) is None  # a line
+    assert clicked_point(click, 5) is None  # a stale click from a larger sample
+    assert clicked_point(None, 10) is None
