@@ -23,3 +23,14 @@ def goto(page: Page, url: str, timeout: float = 60_000) -> None:
 def exceptions(page: Page) -> list[str]:
     """Texts of every Streamlit exception box on the page (should be empty)."""
     return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def runs_as_formula(cell: str) -> bool:
+    """Whether a spreadsheet would run this CSV cell (a leading = + - @ tab or CR, no number)."""
+    if cell[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return True
+    return False

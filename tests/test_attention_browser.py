@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from browser_util import exceptions, goto, wait_for_app
+from browser_util import exceptions, goto, runs_as_formula, wait_for_app
 from playwright.sync_api import Page, expect
 
 from charts.attention import head_grid_figure
@@ -160,17 +160,6 @@ def test_bad_input_is_explained_and_the_page_recovers(page, app_url, artifacts):
 
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1"]
-
-
-def runs_as_formula(cell: str) -> bool:
-    """Whether a spreadsheet would run this CSV cell (a leading = + - @ tab or CR, no number)."""
-    if cell[:1] not in ("=", "+", "-", "@", "\t", "\r"):
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return True
-    return False
 
 
 def test_downloads_defuse_formula_tokens(page, app_url, artifacts, tmp_path):

@@ -16,7 +16,7 @@ import io
 import json
 
 import pytest
-from browser_util import exceptions, goto, wait_for_app
+from browser_util import exceptions, goto, runs_as_formula, wait_for_app
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -35,17 +35,6 @@ def hostile_csv() -> bytes:
         x, y = 5.0 * group + (i % 7) / 10, -4.0 * group + (i % 5) / 10
         writer.writerow([f"{x:.2f}", f"{y:.2f}", FORMULAS[1 + group] if group else FORMULAS[0]])
     return out.getvalue().encode()
-
-
-def runs_as_formula(cell: str) -> bool:
-    """Whether a spreadsheet would run this CSV cell (a leading = + - @ tab or CR, no number)."""
-    if cell[:1] not in ("=", "+", "-", "@", "\t", "\r"):
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return True
-    return False
 
 
 def settle(page: Page) -> None:
