@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import dask
 import dask.array as da
@@ -209,32 +209,18 @@ def _check_params(est, X: da.Array) -> int:
             f"device={est.device!r}: a dask array is fitted on the CPUs of its scheduler; "
             "use device='cpu' (or a numpy/torch array for a GPU)."
         )
-    n_init = est.n_init
-    if n_init == "auto":  # scikit-learn's rule, as the numpy fit reads it
-        n_init = 10 if isinstance(est.init, str) and est.init == "random" else 1
-    if not isinstance(est.init, str) and n_init != 1:
-        warnings.warn(
-            "Explicit initial center position passed: performing only one init in "
-            f"{est.__class__.__name__} instead of n_init={n_init}.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        n_init = 1
-    return n_init
+    return est._n_runs()
 
 
 # ----------------------------------------------------------------------------- one iteration
 
 
 def _step_result(sums: Array, counts, inertia: float, n_changed: int, labels=None):
-    """A StepResult from reduced partials (``weights`` = counts when that field exists)."""
-    extra = {"weights": counts.astype(np.float64)} if "weights" in _STEP_FIELDS else {}
+    """A StepResult from reduced partials (no weights on dask: ``weights`` are the counts)."""
     return lloyd.StepResult(
-        labels=labels, sums=sums, counts=counts, inertia=inertia, n_changed=n_changed, **extra
+        labels=labels, sums=sums, counts=counts, inertia=inertia, n_changed=n_changed,
+        weights=counts.astype(np.float64),
     )
-
-
-_STEP_FIELDS = {f.name for f in fields(lloyd.StepResult)}
 
 
 def _label_dtype(n_clusters: int) -> np.dtype:
@@ -413,23 +399,7 @@ def _single_lloyd(data: _Data, centers_init: Array, max_iter: int, init_name: st
     for i in range(1, max_iter + 1):
         assigned, new_labels = _assign(data, centers, labels)  # assignment half-step
         updated = _update(data, centers, assigned, new_labels)  # update half-step
-        shift = np.sqrt(((updated.centers - centers) ** 2).sum(axis=1))  # (K,)
-        shift_total = float((shift**2).sum())
-        records.append(
-            LloydIteration(
-                iteration=i,
-                centers_before=centers + X_mean,
-                centers_after=updated.centers + X_mean,
-                inertia_assign=assigned.inertia,
-                inertia_update=updated.inertia,
-                center_shift=shift,
-                center_shift_total=shift_total,
-                n_changed=assigned.n_changed,
-                counts=assigned.counts,
-                empty_clusters=updated.empty_clusters,
-                relocated_to=updated.relocated_to,
-            )
-        )
+        records.append(LloydIteration.of(i, centers, assigned, updated, X_mean))
         if on_iteration is not None:
             on_iteration(records[-1])
         converged_labels = labels is not None and assigned.n_changed == 0
@@ -437,7 +407,7 @@ def _single_lloyd(data: _Data, centers_init: Array, max_iter: int, init_name: st
         if converged_labels:
             stop_reason = "labels unchanged"
             break
-        if shift_total <= data.tol:
+        if records[-1].center_shift_total <= data.tol:
             stop_reason = "centroid shift within tolerance"
             break
 

@@ -320,18 +320,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if sp.issparse(X) and self.device != "cpu":
             raise ValueError(f"device={self.device!r} takes dense data; CSR runs on the CPU.")
         _check_magnitude(X.data if sp.issparse(X) else X, X.shape)
-        n_init = self.n_init
-        if n_init == "auto":  # scikit-learn's rule: one k-means++ (or given) start suffices
-            random_init = isinstance(self.init, str) and self.init == "random"
-            n_init = 10 if random_init or callable(self.init) else 1
-        if _is_arraylike_not_scalar(self.init) and n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init in "
-                f"{self.__class__.__name__} instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        n_init = self._n_runs()
         algorithm = self.algorithm
         if algorithm == "elkan" and self.n_clusters == 1:
             warnings.warn(
@@ -342,6 +331,22 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
             algorithm = "lloyd"
         self._n_init, self._algorithm = n_init, algorithm
+
+    def _n_runs(self) -> int:
+        """How many starts ``n_init`` asks for, read as scikit-learn reads it (numpy or dask)."""
+        n_init = self.n_init
+        if n_init == "auto":  # scikit-learn's rule: one k-means++ (or given) start suffices
+            random_init = isinstance(self.init, str) and self.init == "random"
+            n_init = 10 if random_init or callable(self.init) else 1
+        if _is_arraylike_not_scalar(self.init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{self.__class__.__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            n_init = 1
+        return n_init
 
     def _check_test_data(self, X: npt.ArrayLike):
         check_is_fitted(self)
@@ -392,29 +397,7 @@ def _kmeans_single_lloyd(
     for i in range(1, max_iter + 1):
         assigned = step(X, centers, labels, sample_weight)  # assignment half-step
         updated = lloyd.update_centers(X, centers, assigned, sample_weight)  # update half-step
-        shift = np.sqrt(((updated.centers - centers) ** 2).sum(axis=1))  # (K,)
-        shift_total = float((shift**2).sum())
-        bounds = {  # distances Elkan's step computed and skipped, when the step counts them
-            name: getattr(assigned, name)
-            for name in ("n_distances", "n_skipped")
-            if hasattr(assigned, name)
-        }
-        records.append(
-            LloydIteration(
-                iteration=i,
-                centers_before=centers + X_mean,
-                centers_after=updated.centers + X_mean,
-                inertia_assign=assigned.inertia,
-                inertia_update=updated.inertia,
-                center_shift=shift,
-                center_shift_total=shift_total,
-                n_changed=assigned.n_changed,
-                counts=assigned.counts,
-                empty_clusters=updated.empty_clusters,
-                relocated_to=updated.relocated_to,
-                **bounds,
-            )
-        )
+        records.append(LloydIteration.of(i, centers, assigned, updated, X_mean))
         if verbose:  # scikit-learn's lines, iterations counted from 0
             print(f"Iteration {i - 1}, inertia {assigned.inertia}.")
         converged_labels = labels is not None and assigned.n_changed == 0
@@ -424,6 +407,7 @@ def _kmeans_single_lloyd(
             if verbose:
                 print(f"Converged at iteration {i - 1}: strict convergence.")
             break
+        shift_total = records[-1].center_shift_total
         if shift_total <= tol:
             stop_reason = "centroid shift within tolerance"
             if verbose:

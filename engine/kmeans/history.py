@@ -110,6 +110,29 @@ class LloydIteration:
     n_distances: int | None = None
     n_skipped: int | None = None
 
+    @classmethod
+    def of(cls, iteration: int, centers: Array, assigned: lloyd.StepResult,
+           updated: lloyd.UpdateResult, offset: Array) -> LloydIteration:
+        """The record of one iteration from its two half-steps; ``centers`` are the centroids
+        the points were assigned to and ``offset`` is added back to every centroid (a fit
+        runs on centred data)."""  # fmt: skip
+        shift = np.sqrt(((updated.centers - centers) ** 2).sum(axis=1))  # (K,)
+        return cls(
+            iteration=iteration,
+            centers_before=centers + offset,
+            centers_after=updated.centers + offset,
+            inertia_assign=assigned.inertia,
+            inertia_update=updated.inertia,
+            center_shift=shift,
+            center_shift_total=float((shift**2).sum()),
+            n_changed=assigned.n_changed,
+            counts=assigned.counts,
+            empty_clusters=updated.empty_clusters,
+            relocated_to=updated.relocated_to,
+            n_distances=assigned.n_distances,
+            n_skipped=assigned.n_skipped,
+        )
+
 
 @dataclass(frozen=True)
 class KMeansRun:
