@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from admission import Kind, Work
 from app_pages import clustering_views as views
 from app_pages.clustering_methods import COLUMNS
-from app_pages.components import heavy
 from app_pages.components.data_panel import DataPanel
 from app_pages.components.params import Param, ParamTable, UrlValues, query_lists, read_link
 from app_pages.components.text import md_text
+from app_pages.components.tsne import tsne_panel
 from charts import clustering as charts
 from engine import clustering as cl
 from engine import data as data_io
@@ -93,17 +92,6 @@ def plane_of(digest: str, _X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None
         return plane, None
     view = cl.pca_view(_X)
     return view.points, view.components
-
-
-TSNE = Kind("clustering.tsne", "t-SNE", max_cached=8, seconds_per_unit=0.004)
-"""t-SNE runs in the server's queue; a unit of cost is one point embedded (2,000 at most)."""
-
-
-def tsne_work(X: np.ndarray, perplexity: float) -> Work:
-    """t-SNE as a job, reporting (and stopping) after each snapshot; its sample size and
-    perplexity are checked by the engine call."""
-    return lambda report: cl.tsne_run(
-        X, perplexity, on_progress=lambda f: report(f, f"t-SNE: optimising, {f:.0%}"))
 
 
 def own_row(data: data_io.Dataset) -> data_io.Dataset:
@@ -311,27 +299,6 @@ if row.data.n_features > 2:
                "gives another picture of the same points; read its caveats.")
     views.pca_panel(row, cell)
     SETTINGS.widget("perplexity")
-    st.caption(f"t-SNE embeds a random sample of at most {cl.TSNE_MAX_POINTS:,} points, in "
-               "the server's queue.")
-    tsne_key = (row.digest, ss["clustering_perplexity"])
-    if st.button("Run t-SNE", key="clustering_tsne_button", icon=":material/play_arrow:"):
-        try:  # a perplexity the sample cannot have is said now, not after the queue
-            cl.check_perplexity(tsne_key[1], min(len(row.data.X), cl.TSNE_MAX_POINTS))
-        except ValueError as exc:
-            st.error(md_text(exc), icon=":material/error:")
-        else:
-            heavy.submit(TSNE, tsne_key, tsne_work(row.data.X, tsne_key[1]),
-                         cost=min(len(row.data.X), cl.TSNE_MAX_POINTS))  # fmt: skip
-    heavy.follow(TSNE, lambda job: ss.update(clustering_tsne_run=(job.key, job.result)),
-                 key="clustering_tsne")
-    held = ss.get("clustering_tsne_run")
-    if held is not None and held[0] == tsne_key:
-        run = held[1]
-        labels = row.data.labels if row.data.labels is not None else cell.labels
-        st.plotly_chart(charts.tsne_figure(run, labels if labels is not None else
-                                           np.zeros(len(row.data.X), int)),
-                        key="clustering_tsne_chart", theme=None)
-        if len(run.rows) < len(row.data.X):
-            st.caption(f"t-SNE ran on a random sample of {len(run.rows):,} points.")
-        for caveat in cl.TSNE_CAVEATS:
-            st.markdown(f"- {caveat}")
+    labels = row.data.labels if row.data.labels is not None else cell.labels
+    tsne_panel("clustering", row.digest, row.data.X, ss["clustering_perplexity"],
+               labels if labels is not None else np.zeros(len(row.data.X), int))

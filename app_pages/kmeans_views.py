@@ -27,6 +27,7 @@ from app_pages.components import heavy
 from app_pages.components.figures import presenting, show_figure
 from app_pages.components.params import Param, ParamTable
 from app_pages.components.text import show_error
+from app_pages.components.tsne import tsne_panel
 from charts import clustering as cluster_charts
 from charts import kmeans as charts
 from engine import clustering as projections
@@ -68,8 +69,6 @@ VIEW = ParamTable("kmeans_", (
 STUDY = Kind("kmeans.restart_study", "Restart study", seconds_per_unit=0.002)
 ELBOW = Kind("kmeans.elbow", "Elbow and silhouette sweep", seconds_per_unit=0.002)
 """The two studies run in the server's queue; a unit of cost is one fit on 1,000 points."""
-TSNE = Kind("kmeans.tsne", "t-SNE", max_cached=8, seconds_per_unit=0.004)
-"""t-SNE runs in the server's queue; a unit of cost is one point embedded (2,000 at most)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -484,7 +483,7 @@ def pca_of(digest: str, _X: np.ndarray) -> projections.PcaView:
 def projections_tab(res: Results) -> None:
     """The clusters found, seen through PCA and t-SNE when the data have more than two
     features (the Clustering lab's projections: engine.clustering)."""
-    data, labels, ss = res.data, res.model.labels_, st.session_state
+    data, labels = res.data, res.model.labels_
     if data.n_features <= 2:
         st.info("These data have two features: the plane in the other tabs is the data "
                 "itself. Projections matter from three features on — pick the **Digits** "
@@ -501,34 +500,7 @@ def projections_tab(res: Results) -> None:
                 "of everything else; ▶ Play shows the optimisation as it unfolds.")
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     perplexity = VIEW.widget("perplexity", left)
-    n_embedded = min(data.n_samples, projections.TSNE_MAX_POINTS)
-    tsne_key = (data.digest, float(perplexity))
-    if right.button("Run t-SNE", key="kmeans_tsne_button", icon=":material/play_arrow:"):
-        try:  # a perplexity the sample cannot have is said now, not after the queue
-            projections.check_perplexity(perplexity, n_embedded)
-        except ValueError as exc:
-            show_error(exc)
-        else:
-            heavy.submit(TSNE, tsne_key, tsne_work(data.X, float(perplexity)), cost=n_embedded)
-    st.caption(f"t-SNE embeds a random sample of at most {projections.TSNE_MAX_POINTS:,} "
-               "points, in the server's queue.")
-    heavy.follow(TSNE, lambda job: ss.update(kmeans_tsne=(job.key, job.result)),
-                 key="kmeans_tsne")
-    held = ss.get("kmeans_tsne")
-    if held is not None and held[0] == tsne_key:
-        run = held[1]
-        show_figure(cluster_charts.tsne_figure(run, labels), key="kmeans_tsne_chart")
-        if len(run.rows) < data.n_samples:
-            st.caption(f"t-SNE ran on a random sample of {len(run.rows):,} points.")
-        for caveat in projections.TSNE_CAVEATS:
-            st.markdown(f"- {caveat}")
-
-
-def tsne_work(X: np.ndarray, perplexity: float) -> Work:
-    """t-SNE as a job, reporting (and stopping) after each snapshot; its sample size and
-    perplexity are checked by the engine call."""
-    return lambda report: projections.tsne_run(
-        X, perplexity, on_progress=lambda f: report(f, f"t-SNE: optimising, {f:.0%}"))
+    tsne_panel("kmeans", data.digest, data.X, perplexity, labels, button=right)
 
 
 # ----------------------------------------------------------------------------- Export

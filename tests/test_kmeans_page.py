@@ -410,7 +410,7 @@ def test_projections_show_pca_and_t_sne_of_the_clusters_found():
     at.number_input(key="kmeans_perplexity").set_value(100.0).run()  # 178 points allow 59
     at = press(at, "Run t-SNE")
     assert any("perplexity = 100.0" in e for e in errors(at))
-    assert "kmeans_tsne" not in at.session_state
+    assert "kmeans_tsne_run" not in at.session_state  # nothing was queued
     at.number_input(key="kmeans_perplexity").set_value(10.0).run()
     at = finish_heavy(press(at, "Run t-SNE"))
     tsne = chart(at, "kmeans_tsne_chart")
