@@ -459,7 +459,9 @@ def elkan_tab(res: Results) -> None:
         "assignment measures every point against every centroid, N·K distances per "
         "iteration. Elkan keeps, for every point, an upper bound on the distance to its own "
         "centroid and a lower bound on the distance to each other one: when the triangle "
-        "inequality proves that no other centroid can be nearer, those distances are skipped."
+        "inequality proves that no other centroid can be nearer, those distances are skipped. "
+        "The first iteration has no bounds yet, so it measures all N·K: that is where they "
+        "start."
     )
     st.caption(
         "Right: the default blobs are well separated, so from the second iteration the bounds "

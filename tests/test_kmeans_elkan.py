@@ -256,25 +256,20 @@ def _plain_elkan_counts(X, centers_per_iter):
         computed = 0
         for i in range(n):
             seen = set()
-            if t == 0:
-                label, u = 0, D[i, 0]
-                lower[i] = [0.0] * k
-                lower[i][0] = u
-                seen.add(0)
-                for j in range(1, k):
-                    if u > half[label, j]:
-                        seen.add(j)
-                        lower[i][j] = D[i, j]
-                        if D[i, j] < u:
-                            label, u = j, D[i, j]
+            if t == 0:  # no bounds yet: every distance is measured
+                seen.update(range(k))
+                lower[i] = list(D[i])
+                label = int(np.argmin(D[i]))
             else:
                 label = labels[i]
                 u = upper[i] + shift[label]
                 lower[i] = [max(lo - sh, 0.0) for lo, sh in zip(lower[i], shift, strict=True)]
                 tight = False
                 if u >= s[label]:
-                    for j in range(k):
-                        if j == label or _ruled_out(j, label, u, lower[i][j], half[label, j]):
+                    # First the bounds as they stand; ties stay open for the loop to decide.
+                    open_ = [j for j in range(k) if j != label and u >= max(lower[i][j], half[label, j])]
+                    for j in open_:
+                        if _ruled_out(j, label, u, lower[i][j], half[label, j]):
                             continue
                         if not tight:
                             u, tight = D[i, label], True
