@@ -9,7 +9,7 @@ globals, so scikit-learn's module itself is never patched.
 What is not run, and why, is listed in ``DESELECTED`` (whole functions) and
 ``_without_minibatch`` (the MiniBatchKMeans cases of shared tests); ``EXPECTED_FAILURES``
 would list the cases that run and fail, each with its reason (strict xfail: a fix makes it
-pass loudly). With scikit-learn 1.9.1 all 156 KMeans cases pass and it is empty. Below
+pass loudly). With scikit-learn 1.9.1 all 168 KMeans cases pass and it is empty. Below
 them, ``check_estimator``'s checks, with the two failures scikit-learn expects of its own
 KMeans. Run alone with::
 
@@ -75,10 +75,11 @@ def global_random_seed() -> int:
     return 42
 
 
-@pytest.fixture
-def global_dtype() -> type:
-    """scikit-learn's conftest fixture at its default (SKLEARN_RUN_FLOAT32_TESTS unset)."""
-    return np.float64
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def global_dtype(request) -> type:
+    """scikit-learn's conftest fixture, float32 included: scikit-learn collects both and skips
+    float32 unless SKLEARN_RUN_FLOAT32_TESTS=1; here both always run."""
+    return request.param
 
 
 def _swap(value):
