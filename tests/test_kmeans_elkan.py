@@ -267,7 +267,9 @@ def _plain_elkan_counts(X, centers_per_iter):
                 tight = False
                 if u >= s[label]:
                     # First the bounds as they stand; ties stay open for the loop to decide.
-                    open_ = [j for j in range(k) if j != label and u >= max(lower[i][j], half[label, j])]
+                    open_ = [
+                        j for j in range(k) if j != label and u >= max(lower[i][j], half[label, j])
+                    ]
                     for j in open_:
                         if _ruled_out(j, label, u, lower[i][j], half[label, j]):
                             continue

@@ -250,8 +250,8 @@ def step(
     ``labels`` holds the previous labels on entry (read when ``compare`` or not ``fresh``) and
     the new ones on return. ``shift`` is how far each centroid moved since the last call,
     ``drift`` the shifts summed since the bounds were fresh (zeros when ``fresh``); ``lower``
-    holds l(x, j) + drift_j as of the call that stored it. Returns (sums float64, weights, counts, inertia, n_changed,
-    n_distances).
+    holds l(x, j) + drift_j as of the call that stored it. Returns (sums float64, weights,
+    counts, inertia, n_changed, n_distances).
     """
     n_samples, n_features = X.shape
     n_clusters = centers64.shape[0]
