@@ -137,8 +137,10 @@ def reference_elkan_step(
             # strictly farther than c_label. None when u < s(c_label) (Lemma 1).
             open_ = []
             if u >= s_half[label]:
-                open_ = [j for j in range(n_clusters)
-                         if j != label and u >= max(bounds.lower[i, j], half[label, j])]  # fmt: skip
+                open_ = [
+                    j for j in range(n_clusters)
+                    if j != label and u >= max(bounds.lower[i, j], half[label, j])
+                ]  # fmt: skip
             for j in open_:  # asked again, as u tightens and the label changes
                 if first_of[j] != j:
                     continue
