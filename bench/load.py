@@ -43,6 +43,8 @@ one line per job); what every session got; and the server's memory as in the K-m
 Run:  .venv/bin/python bench/load.py --scenario class --retrain 6 --rounds 3
       .venv/bin/python bench/load.py --scenario class --retrain 20 --study 20 --rounds 1
       .venv/bin/python bench/load.py --scenario class --retrain 20 --same-settings
+      .venv/bin/python bench/load.py --scenario class --retrain 20 --chartless-students
+          (the students' browsers draw no chart: they share the server's cores here)
       .venv/bin/python bench/load.py --scenario class --serve /tmp/old/serve.py
           (another checkout's app, e.g. the code before the queue, for a before/after)
 """
@@ -61,10 +63,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 # The server's start and shutdown and the Chromium flags are the browser tests' own; the
 # page-load probe is bench/page.py's.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_util import ServerFrames  # noqa: E402
 from page import LOAD_PROBE  # noqa: E402
 from serving import SERVE, chromium_launch_options, start_app, stop_app  # noqa: E402
 
@@ -72,7 +76,8 @@ APP = '[data-testid="stApp"]'
 # Every wait is bounded; a session that is not done by then counts as failed.
 STEP_TIMEOUT_MS = 600_000
 MAX_STEPS = 12  # iterations stepped through per session, at most
-SETUP_TIMEOUT_S = 240  # class: a student's page ready to press (or counted as failed)
+# class: a student's page ready to press (or counted as failed)
+SETUP_TIMEOUT_S = int(os.environ.get("LOAD_SETUP_TIMEOUT_S", 240))
 
 
 # ----------------------------------------------------------------------------- server memory
@@ -358,6 +363,7 @@ class Pressed:
     leaves: bool
     result_s: float | None = None  # the press to the result on screen
     error: str | None = None
+    stage: str = "opening the page"  # the set-up step reached (said when set-up fails)
 
 
 async def probe(browser, url: str, max_steps: int = 5) -> Probe:
@@ -396,10 +402,19 @@ async def probe(browser, url: str, max_steps: int = 5) -> Probe:
 
 
 async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: asyncio.Barrier,
-                        study_points: int) -> Pressed:  # fmt: skip
-    """Get one student's page ready, wait for the whole class, press, wait for the result."""
+                        study_points: int, chartless: bool = False) -> Pressed:  # fmt: skip
+    """Get one student's page ready, wait for the whole class, press, wait for the result.
+
+    ``chartless``: this student's browser never loads Plotly's script, so it draws no chart
+    (the page, its buttons and its waiting panel work as before). A real class runs its
+    browsers on its own laptops; here they share the server's 2 cores, and compiling
+    Plotly's 4.7 MB script and drawing every chart in 20 browsers is most of their cost.
+    """
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    if chartless:
+        await context.route("**/PlotlyChart.*.js", lambda route: route.abort())
     page = await context.new_page()
+    frames = ServerFrames(page)
     page.set_default_timeout(STEP_TIMEOUT_MS)
     button = None
     try:
@@ -407,16 +422,15 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
             if who.what == "retrain":
                 await page.goto(f"{url}/attention", wait_until="domcontentloaded")
                 await settled(page)
-                await page.get_by_label("Task", exact=True).click()
-                # The task's own Retrain panel (its seed field) is drawn only by the run that
-                # the choice causes: wait for that run, not for a page that merely looks idle.
-                await rerun_after(page, page.get_by_role("option", name=RETRAIN_TASK,
-                                                         exact=True).click())  # fmt: skip
+                who.stage = "choosing the task"
+                await choose(page, frames, "Task", RETRAIN_TASK)
+                who.stage = "opening the Retrain panel"
                 await page.get_by_text("Retrain this model live").click()
+                who.stage = "typing the seed"
                 sidebar = page.locator('[data-testid="stSidebar"]')
                 field_ = sidebar.get_by_label("Seed", exact=True).first
                 await field_.fill(str(seed))
-                await rerun_after(page, field_.press("Enter"))  # the server has the seed now
+                await rerun_after(page, frames, field_.press("Enter"))  # the server has the seed
                 button = page.get_by_role("button", name="Retrain", exact=True)
                 done = page.get_by_role("radio", name="Retrained in this session")
             else:
@@ -431,7 +445,7 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
                 done = page.locator(".gtitle", has_text="Final J over many seeds")
     except Exception as exc:
         first = (str(exc).splitlines() or [f"not ready within {SETUP_TIMEOUT_S} s"])[0]
-        who.error = f"not ready: {type(exc).__name__}: {first[:160]}"
+        who.error = f"not ready ({who.stage}): {type(exc).__name__}: {first[:160]}"
     await ready.wait()  # the whole class is ready (or has failed): everybody presses now
     try:
         if who.error is None:
@@ -452,27 +466,47 @@ async def press_at_once(browser, url: str, who: Pressed, seed: int, ready: async
     return who
 
 
-# Sets window.__rerun once the page's script state has been "running". The state may go
-# running -> notRunning within one batch of mutations, so the records' old values count too.
-RERUN_WATCH = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const attr = 'data-test-script-state';
-  window.__rerun = false;
-  new MutationObserver((records, obs) => {
-    if (app.getAttribute(attr) === 'running' || records.some(r => r.oldValue === 'running')) {
-      window.__rerun = true; obs.disconnect();
-    }
-  }).observe(app, {attributes: true, attributeFilter: [attr], attributeOldValue: true});
-}"""
+async def answered(page: Page, frames: ServerFrames, before: int) -> None:
+    """Wait for the server's answer to a run asked for when ``frames`` had counted ``before``
+    (browser_util.ServerFrames: the script-state attribute does not show every run), then
+    for the page to finish that run."""
+    deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+    while frames.count == before:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no answer from the server")
+        await asyncio.sleep(0.02)
+    await settled(page)
 
 
-async def rerun_after(page: Page, action) -> None:
+async def choose(page: Page, frames: ServerFrames, label: str, option: str,
+                 tries: int = 5) -> None:  # fmt: skip
+    """Pick ``option`` in the select box ``label`` and wait for the run the choice causes.
+
+    A run that starts just after the box opened closes its list again, and the option never
+    appears: the box is opened again until its input shows the option.
+    """
+    field_ = page.get_by_label(label, exact=True)  # the box's input shows the choice
+    for _ in range(tries):
+        await settled(page)
+        if await field_.input_value() == option:
+            return
+        await field_.click()
+        before = frames.count
+        try:
+            await page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+        except PlaywrightTimeout:
+            continue  # the list closed before the click: open it again
+        await answered(page, frames, before)
+    if await field_.input_value() != option:
+        raise TimeoutError(f"{label!r} never showed {option!r} in {tries} tries")
+
+
+async def rerun_after(page: Page, frames: ServerFrames, action) -> None:
     """Do ``action`` (an awaitable) and wait until the script run it caused has ended (a
     value typed into a field reaches the server only with that run)."""
-    await page.evaluate(RERUN_WATCH)
+    before = frames.count
     await action
-    await page.wait_for_function("() => window.__rerun", timeout=STEP_TIMEOUT_MS, polling=20)
-    await settled(page)
+    await answered(page, frames, before)
 
 
 def job_lines(log: Path, since: int) -> tuple[list[dict], int, int]:
@@ -517,7 +551,8 @@ async def class_main(args: argparse.Namespace) -> int:
     print(f"Class scenario: {args.retrain} sessions press Retrain ({RETRAIN_TASK}, "
           f"{'the same settings' if args.same_settings else 'a seed each'}) and {args.study} "
           f"run the restart study ({args.study_points:,} points each) at once, "
-          f"{args.leavers} of them leave at once; {args.rounds} round(s)")  # fmt: skip
+          f"{args.leavers} of them leave at once; {args.rounds} round(s)"
+          + ("; no charts in the students' browsers" if args.chartless_students else ""))
     print(f"  server: {' '.join(launcher)}; log {log}; {os.cpu_count()} CPU(s); "
           f"load average at start {loadavg()}")  # fmt: skip
     rounds, all_jobs, all_pressed, cache_hits = [], [], [], 0
@@ -543,7 +578,8 @@ async def class_main(args: argparse.Namespace) -> int:
                          else 1000 * (r + 1) + w.session for w in who]  # fmt: skip
                 t_start = time.monotonic()
                 tasks = [asyncio.create_task(press_at_once(browser, url, w, seed, ready,
-                                                           args.study_points))
+                                                           args.study_points,
+                                                           args.chartless_students))
                          for w, seed in zip(who, seeds, strict=True)]  # fmt: skip
                 await ready.wait()
                 await asyncio.sleep(1.0)  # the presses reach the server
@@ -633,6 +669,9 @@ if __name__ == "__main__":
                         help="class: sessions that close their tab right after pressing")
     parser.add_argument("--rounds", type=int, default=3,
                         help="class: idle and loaded probes, interleaved")
+    parser.add_argument("--chartless-students", action="store_true",
+                        help="class: the students' browsers do not load Plotly's script (no "
+                             "charts drawn; the probe still draws its own)")
     parser.add_argument("--same-settings", action="store_true",
                         help="class: every Retrain with the same settings (one shared job)")
     parser.add_argument("--serve", default=None,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import goto, wait_for_app
+from browser_util import ServerFrames, goto, rerun_after, wait_for_app
 from playwright.sync_api import Page, expect
 from serving import serve_app
 
@@ -25,18 +25,6 @@ STEPS = 50  # the slider's least: a training of well under a second
 WAIT_MS = 120_000
 DONE = re.compile(r"job attention\.retrain #(\d+) done: .* asked by (\d+) session\(s\); key (.*)")
 FROM_CACHE = re.compile(r"job attention\.retrain #(\d+) from the cache")
-# Sets window.__rerun once the script state has been "running" (bench/load.py's watch): it may
-# go running -> notRunning within one batch of mutations, so the old values count too.
-RERUN_WATCH = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const attr = 'data-test-script-state';
-  window.__rerun = false;
-  new MutationObserver((records, obs) => {
-    if (app.getAttribute(attr) === 'running' || records.some(r => r.oldValue === 'running')) {
-      window.__rerun = true; obs.disconnect();
-    }
-  }).observe(app, {attributes: true, attributeFilter: [attr], attributeOldValue: true});
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +34,15 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         yield url, log
 
 
-def rerun_after(page: Page, action) -> None:
-    """Do ``action`` and wait for the end of the script run it causes (a widget's new value
-    reaches the server only with that run)."""
-    page.evaluate(RERUN_WATCH)
-    action()
-    page.wait_for_function("() => window.__rerun", timeout=WAIT_MS, polling=20)
-    wait_for_app(page, WAIT_MS)
-
-
 def ready_to_retrain(browser, url: str) -> Page:
     """A new session on the Attention lab with the Retrain panel open at the fewest steps."""
     page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    frames = ServerFrames(page)
     goto(page, f"{url}/attention", WAIT_MS)
     page.get_by_text("Retrain this model live").click()
     slider = page.get_by_role("slider", name="Training steps")
     slider.focus()
-    rerun_after(page, lambda: slider.press("Home"))
+    rerun_after(page, frames, lambda: slider.press("Home"), WAIT_MS)
     expect(slider).to_have_value(str(STEPS))
     return page
 
