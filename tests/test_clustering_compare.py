@@ -10,6 +10,7 @@ from app_pages.clustering_methods import COLUMNS, KMEANS
 from engine.clustering import (
     GRID_SHAPES,
     METHODS,
+    Cell,
     compare,
     grid_datasets,
     grid_row,
@@ -161,3 +162,14 @@ def test_the_engine_package_imports_no_other_lab_and_no_display_library():
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("ari", "silhouette", "text"),
+    [(-0.001, None, "ARI 0.00"), (-0.004, 0.5, "ARI 0.00"), (-0.006, None, "ARI -0.01"),
+     (0.996, None, "ARI 1.00"), (None, -0.0049, "silh. 0.00"), (None, None, "silh. —")],
+)
+def test_a_score_just_below_zero_reads_0_00_never_minus_0_00(ari, silhouette, text):
+    cell = Cell(method="k-means", data="blobs", params={}, rule="", labels=None, seconds=0.0,
+                choose_seconds=0.0, ari=ari, silhouette=silhouette)  # fmt: skip
+    assert cell.score_text == text

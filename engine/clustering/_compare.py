@@ -142,10 +142,15 @@ class Cell:
         if self.error is not None:
             return "failed"
         if self.ari is not None:
-            return f"ARI {self.ari:.2f}"
+            return f"ARI {_two_places(self.ari)}"
         if self.silhouette is not None:
-            return f"silh. {self.silhouette:.2f}"
+            return f"silh. {_two_places(self.silhouette)}"
         return "silh. —"
+
+
+def _two_places(value: float) -> str:
+    """``value`` to two decimals, never "-0.00": a score just below 0 rounds to plain 0."""
+    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0 turns round()'s -0.0 into 0.0
 
 
 # ----------------------------------------------------------------------------- data
