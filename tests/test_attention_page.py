@@ -16,7 +16,8 @@ from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
 import admission
-from admission import Admission, Kind
+from admission import Admission, Kind, State, Status
+from app_pages.components import heavy
 from engine.attention.model import ToyConfig, ToyTransformer
 from engine.attention.tasks import TASKS
 from engine.attention.weights import load_pretrained
@@ -241,6 +242,18 @@ def test_a_queued_retraining_shows_its_place_and_estimate(at, monkeypatch):
     finally:
         go.set()
         pool.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("state", "ahead", "poll_s"),
+    [(State.QUEUED, 5, heavy.POLL_BACK_S), (State.QUEUED, 2, heavy.POLL_BACK_S),
+     (State.QUEUED, 1, heavy.POLL_S), (State.QUEUED, 0, heavy.POLL_S),
+     (State.RUNNING, 0, heavy.POLL_S)],
+)
+def test_a_waiting_panel_far_back_in_the_queue_looks_less_often(state, ahead, poll_s):
+    status = Status(state, ahead, eta_s=30.0, progress=0.0, text="", sharing=0)
+    assert heavy._poll_s(status) == poll_s
+    assert heavy.POLL_BACK_S > heavy.POLL_S
 
 
 # ----------------------------------------------------------------------------- free text

@@ -9,8 +9,9 @@ page's script thread, and identical requests from a class share one computation.
 2. follows it where the result will appear: :func:`follow` collects a finished job at once
    (``adopt(job)`` keeps its result in the session's state), or draws the waiting panel — the
    place in the queue and an estimate ("2 ahead of you, done in about 40 s"), the progress, a
-   Stop button — as a fragment that reruns alone every :data:`POLL_S` seconds and reruns the
-   page once the job has settled.
+   Stop button — as a fragment that reruns alone every :data:`POLL_S` seconds (every
+   :data:`POLL_BACK_S` further back in the queue) and reruns the page once the job has
+   settled.
 
 :func:`result` does both for a view computed on demand (a toggle, a tab): the value if this
 session or anyone has computed it, else the job submitted and followed, and None.
@@ -33,6 +34,15 @@ from app_pages.components.text import md_text
 
 POLL_S = 1.0
 """Seconds between two looks at a waiting job (a fragment rerun: a few milliseconds)."""
+
+POLL_BACK_S = 5.0
+"""Seconds between two looks for a student :data:`BACK_OF_QUEUE` or more places back. Their
+place changes once per job run ahead of them, and every look costs the server a fragment run
+and the student's browser a redraw: twenty panels looking every second kept a 2-core server
+busier than the job they waited for (``bench/load.py --scenario class --retrain 20``)."""
+
+BACK_OF_QUEUE = 2
+"""Jobs ahead from which a queued student's panel looks every :data:`POLL_BACK_S` seconds."""
 
 ONE_JOB = ("One heavy job at a time per student: pressing again, here or in another lab, "
            "replaces the one you are waiting for. Same settings as someone else: you share "
@@ -77,7 +87,8 @@ def follow(kind: Kind, adopt: Callable[[Job], None], *, key: str) -> Job | None:
         else:
             st.info(f"{kind.label} was stopped.", icon=":material/stop_circle:")
         return job
-    _waiting(kind.name, key)
+    status = admission.pool().status(job)
+    (_waiting_back if _poll_s(status) == POLL_BACK_S else _waiting)(kind.name, key)
     return job
 
 
@@ -126,14 +137,21 @@ def about(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min"
 
 
-@st.fragment(run_every=POLL_S)
-def _waiting(kind_name: str, key: str) -> None:
-    """The waiting panel, redrawn alone every POLL_S s; the page reruns once the job settles."""
+def _poll_s(status: admission.Status) -> float:
+    """How often a panel looks: every second once the job is near or running."""
+    queued_far = status.state is State.QUEUED and status.ahead >= BACK_OF_QUEUE
+    return POLL_BACK_S if queued_far else POLL_S
+
+
+def _panel(kind_name: str, key: str, poll_s: float) -> None:
+    """The waiting panel; the page reruns once the job settles, or to look more often."""
     jobs, session = admission.pool(), session_id()
     job = jobs.job_of(session)
     if job is None or job.kind.name != kind_name or job.settled:
         st.rerun()  # the page collects it (or no longer shows a panel)
     status = jobs.status(job)
+    if _poll_s(status) != poll_s:
+        st.rerun()  # moved up the queue: the page draws the panel that looks every second
     with st.container(border=True):
         if status.state is State.QUEUED:
             place = ("next in line" if status.ahead == 0
@@ -152,3 +170,15 @@ def _waiting(kind_name: str, key: str) -> None:
             jobs.release(session)
             st.rerun()
         st.caption(ONE_JOB)
+
+
+@st.fragment(run_every=POLL_S)
+def _waiting(kind_name: str, key: str) -> None:
+    """The panel of a job running or near the front, redrawn alone every POLL_S s."""
+    _panel(kind_name, key, POLL_S)
+
+
+@st.fragment(run_every=POLL_BACK_S)
+def _waiting_back(kind_name: str, key: str) -> None:
+    """The panel of a job further back in the queue, redrawn alone every POLL_BACK_S s."""
+    _panel(kind_name, key, POLL_BACK_S)
