@@ -216,22 +216,32 @@ def adopt_retrained(job: Job) -> None:
 def retrain_expander(task: ToyTask) -> None:
     """Retrain a fresh model in the server's queue; then switch to it."""
     with st.sidebar.expander("Retrain this model live", icon=":material/model_training:"):
-        st.caption(
-            "Trains a fresh model from random weights in the server's queue; the same "
-            "settings are trained once for everyone. Fewer steps train faster but learn less; "
-            f"at most {task.steps}, as many as the shipped model used."
-        )
-        steps_row = SETTINGS[f"steps_{task.name}"]
-        st.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
-                  step=int(steps_row.step), key=SETTINGS.key(steps_row.name))  # fmt: skip
-        c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
-        SETTINGS.widget(f"train_seed_{task.name}", c2)
-        if c3.button("Retrain", icon=":material/play_arrow:",
-                     key=f"attention_retrain_{task.name}"):  # fmt: skip
-            steps, seed = setting(f"steps_{task.name}"), setting(f"train_seed_{task.name}")
-            heavy.submit(RETRAIN, (task.name, steps, seed), retrain_work(task, steps, seed),
-                         cost=steps)  # fmt: skip
-        heavy.follow(RETRAIN, adopt_retrained, key="attention_retrain")
+        _retrain_panel(task.name)
+
+
+@st.fragment
+def _retrain_panel(task_name: str) -> None:
+    """The Retrain controls and the waiting panel, as a fragment: a press (or a slider step)
+    reruns this panel alone, not the whole page with its heatmaps. When a class presses at
+    once, twenty whole-page runs had kept the server from a new visitor's page; the page
+    runs again only when the retrained model is ready (the waiting panel asks for that)."""
+    task = TASKS[task_name]
+    st.caption(
+        "Trains a fresh model from random weights in the server's queue; the same "
+        "settings are trained once for everyone. Fewer steps train faster but learn less; "
+        f"at most {task.steps}, as many as the shipped model used."
+    )
+    steps_row = SETTINGS[f"steps_{task.name}"]
+    st.slider(steps_row.label, int(steps_row.low), int(steps_row.high),
+              step=int(steps_row.step), key=SETTINGS.key(steps_row.name))  # fmt: skip
+    c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
+    SETTINGS.widget(f"train_seed_{task.name}", c2)
+    if c3.button("Retrain", icon=":material/play_arrow:",
+                 key=f"attention_retrain_{task.name}"):  # fmt: skip
+        steps, seed = setting(f"steps_{task.name}"), setting(f"train_seed_{task.name}")
+        heavy.submit(RETRAIN, (task.name, steps, seed), retrain_work(task, steps, seed),
+                     cost=steps)  # fmt: skip
+    heavy.follow(RETRAIN, adopt_retrained, key="attention_retrain")
 
 
 def toy_model_run() -> AttentionRun:
