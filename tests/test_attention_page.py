@@ -246,8 +246,8 @@ def test_a_queued_retraining_shows_its_place_and_estimate(at, monkeypatch):
 
 @pytest.mark.parametrize(
     ("state", "ahead", "poll_s"),
-    [(State.QUEUED, 9, heavy.POLL_BACK_S), (State.QUEUED, 3, heavy.POLL_BACK_S),
-     (State.QUEUED, 2, heavy.POLL_S), (State.QUEUED, 0, heavy.POLL_S),
+    [(State.QUEUED, 5, heavy.POLL_BACK_S), (State.QUEUED, 2, heavy.POLL_BACK_S),
+     (State.QUEUED, 1, heavy.POLL_S), (State.QUEUED, 0, heavy.POLL_S),
      (State.RUNNING, 0, heavy.POLL_S)],
 )
 def test_a_waiting_panel_far_back_in_the_queue_looks_less_often(state, ahead, poll_s):

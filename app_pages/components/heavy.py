@@ -35,13 +35,13 @@ from app_pages.components.text import md_text
 POLL_S = 1.0
 """Seconds between two looks at a waiting job (a fragment rerun: a few milliseconds)."""
 
-POLL_BACK_S = 10.0
+POLL_BACK_S = 5.0
 """Seconds between two looks for a student :data:`BACK_OF_QUEUE` or more places back. Their
 place changes once per job run ahead of them, and every look costs the server a fragment run
 and the student's browser a redraw: twenty panels looking every second kept a 2-core server
 busier than the job they waited for (``bench/load.py --scenario class --retrain 20``)."""
 
-BACK_OF_QUEUE = 3
+BACK_OF_QUEUE = 2
 """Jobs ahead from which a queued student's panel looks every :data:`POLL_BACK_S` seconds."""
 
 ONE_JOB = ("One heavy job at a time per student: pressing again, here or in another lab, "
