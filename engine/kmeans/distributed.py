@@ -36,7 +36,6 @@ each part reads the same chunk layout.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, replace
 
 import dask
@@ -46,13 +45,12 @@ import numpy.typing as npt
 from dask.delayed import Delayed, delayed
 from sklearn.base import clone
 from sklearn.cluster import kmeans_plusplus
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from engine.kmeans import _seeding, lloyd
-from engine.kmeans.estimator import _check_center_shape
+from engine.kmeans.estimator import _check_center_shape, _warn_if_clusters_lost
 from engine.kmeans.history import KMeansRun, LloydIteration, SeedingStep
 
 __all__ = [
@@ -613,14 +611,7 @@ def fit(est, X: da.Array, *, sample_weight=None, n_rounds: int = 5, on_iteration
         ):
             best, labels, best_counts, best_rounds = i, run_labels, counts, rounds
     runs[best] = replace(runs[best], is_best=True)
-    distinct = int(np.count_nonzero(best_counts))
-    if distinct < n_clusters:
-        warnings.warn(
-            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-            f"({n_clusters}). Possibly due to duplicate points in X.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    _warn_if_clusters_lost(best_counts, stacklevel=4)  # one frame deeper than the estimator's
     run = runs[best]
     est.cluster_centers_ = run.centers
     est.labels_ = da.concatenate([

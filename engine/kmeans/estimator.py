@@ -249,7 +249,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             if not sp.issparse(X) and not self.copy_x:
                 X += X_mean  # the caller's array, de-centred again
         runs[best] = replace(runs[best], is_best=True)
-        _warn_if_clusters_lost(labels, self.n_clusters)
+        _warn_if_clusters_lost(lloyd.cluster_sizes(labels, self.n_clusters))
 
         run = runs[best]
         self.cluster_centers_ = run.centers
@@ -440,15 +440,19 @@ def _kmeans_single_lloyd(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _warn_if_clusters_lost(labels: npt.NDArray[np.int32], n_clusters: int) -> None:
-    """scikit-learn's ConvergenceWarning when some cluster ended with no point."""
-    distinct = np.count_nonzero(lloyd.cluster_sizes(labels, n_clusters))
+def _warn_if_clusters_lost(counts: npt.NDArray, stacklevel: int = 3) -> None:
+    """scikit-learn's ConvergenceWarning when some cluster ended with no point.
+
+    ``counts``: the points (or weight) of each of the K clusters; ``stacklevel`` as in
+    ``warnings.warn``, counted from this function's caller's caller.
+    """
+    distinct, n_clusters = int(np.count_nonzero(counts)), len(counts)
     if distinct < n_clusters:
         warnings.warn(
             f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
             f"({n_clusters}). Possibly due to duplicate points in X.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
