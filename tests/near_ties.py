@@ -70,3 +70,11 @@ def assert_labels_agree(
     far = np.flatnonzero(chosen_low > high.min(axis=1))
     assert far.size == 0, f"{far.size} near-tie points took a centroid that cannot be nearest"
     return decided
+
+
+def counts_and_sums(X: np.ndarray, labels: np.ndarray, n_clusters: int):
+    """Points per cluster and their float64 sums, for ``labels`` of ``X``: what a step must
+    report for its own labels when they part from a reference's on a near-tie."""
+    sums = np.zeros((n_clusters, X.shape[1]))
+    np.add.at(sums, labels, X.astype(np.float64))
+    return np.bincount(labels, minlength=n_clusters), sums

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from near_ties import assert_labels_agree
+from near_ties import assert_labels_agree, counts_and_sums
 from sklearn.cluster import KMeans as SKKMeans
 
 from engine.kmeans import KMeans, _lloyd_numba, lloyd
@@ -59,9 +59,7 @@ def _assert_same_step(fast, ref, dtype, X=None, centers=None):
         own_counts, own_sums = ref.counts, ref.sums
     else:
         assert_labels_agree(X, fast.labels, ref.labels, centers)
-        own_counts = np.bincount(fast.labels, minlength=len(centers))
-        own_sums = np.zeros(centers.shape)
-        np.add.at(own_sums, fast.labels, X.astype(np.float64))
+        own_counts, own_sums = counts_and_sums(X, fast.labels, len(centers))
     np.testing.assert_array_equal(fast.counts, own_counts)
     np.testing.assert_allclose(fast.sums, own_sums, rtol=rtol, atol=rtol * scale)
     assert fast.inertia == pytest.approx(ref.inertia, rel=rtol, abs=1e-12)

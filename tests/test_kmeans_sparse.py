@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from near_ties import assert_labels_agree
+from near_ties import assert_labels_agree, counts_and_sums
 from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_sparse
 
 from engine.kmeans import _lloyd_numba, _sparse_numba, lloyd
@@ -43,9 +43,7 @@ def _assert_same_step(sparse, dense, dtype, X=None, centers=None):
         own_counts, own_sums = dense.counts, dense.sums
     else:
         assert_labels_agree(X, sparse.labels, dense.labels, centers)
-        own_counts = np.bincount(sparse.labels, minlength=len(centers))
-        own_sums = np.zeros(centers.shape)
-        np.add.at(own_sums, sparse.labels, X.astype(np.float64))
+        own_counts, own_sums = counts_and_sums(X, sparse.labels, len(centers))
     flipped = int((sparse.labels != dense.labels).sum())
     np.testing.assert_array_equal(sparse.counts, own_counts)
     np.testing.assert_allclose(sparse.sums, own_sums, rtol=rtol, atol=rtol * scale)
