@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -47,7 +48,10 @@ def _accepted_nodelay(listener: socket.socket) -> int:
             finally:
                 writer.close()
 
-    return asyncio.run(accept())
+    # A loop of its own in a thread of its own: a browser test's Playwright (sync API) may
+    # still hold a running loop in this thread.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(accept())).result(timeout=30)
 
 
 def test_a_socket_made_as_streamlit_makes_it_leaves_nagle_on():
