@@ -47,15 +47,16 @@ def nodelay_listener(sock: socket.socket) -> socket.socket:
     return fixed
 
 
-def _bind_nodelay(bind=starlette_server._bind_socket):
-    def bind_socket(address: str, port: int, backlog: int) -> socket.socket:
-        return nodelay_listener(bind(address, port, backlog))
+_streamlit_bind_socket = starlette_server._bind_socket
 
-    return bind_socket
+
+def bind_nodelay(address: str, port: int, backlog: int) -> socket.socket:
+    """Streamlit's own ``_bind_socket``, its listener then given :func:`nodelay_listener`."""
+    return nodelay_listener(_streamlit_bind_socket(address, port, backlog))
 
 
 if __name__ == "__main__":
-    starlette_server._bind_socket = _bind_nodelay()
+    starlette_server._bind_socket = bind_nodelay
     warmup.begin()
     app = Path(__file__).resolve().parent / "app.py"
     cli.main(args=["run", str(app), *sys.argv[1:]], prog_name="streamlit")

@@ -79,8 +79,7 @@ def test_ipv6_listeners_too():
 def test_streamlits_own_bind_is_what_serve_wraps():
     """serve.py replaces Streamlit's ``_bind_socket``: that function must still exist with
     the same arguments (a Streamlit upgrade that renames it fails here, not in production)."""
-    bind = serve._bind_nodelay()
-    sock = bind("127.0.0.1", 0, 8)
+    sock = serve.bind_nodelay("127.0.0.1", 0, 8)
     try:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockname()[1] != 0

@@ -87,7 +87,7 @@ def follow(kind: Kind, adopt: Callable[[Job], None], *, key: str) -> Job | None:
         else:
             st.info(f"{kind.label} was stopped.", icon=":material/stop_circle:")
         return job
-    status = admission.pool().status(job)
+    status = jobs.status(job)
     (_waiting_back if _poll_s(status) == POLL_BACK_S else _waiting)(kind.name, key)
     return job
 
