@@ -16,15 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serving import CHROMIUM, ROOT, chromium_launch_options, in_ci, serve_app
+from serving import CHROMIUM, ROOT, SERVE, chromium_launch_options, in_ci, serve_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> Iterator[str]:
-    """Start the real app once per test session and yield its base URL."""
-    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+    """Start the real app once per test session, served as ``make run`` serves it (``serve.py``),
+    and yield its base URL."""
+    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log", launcher=SERVE) as url:
         yield url
 
 

@@ -99,6 +99,7 @@ def start_app(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 60.0,
+    base: str = "",
 ) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run app.py`` on a free port and wait until it is healthy.
 
@@ -106,7 +107,8 @@ def start_app(
     replaces ``python -m streamlit run app.py`` (a script that patches the app first);
     ``args`` are more ``--option value`` flags; ``env`` is added to the environment; ``cwd``
     (default: this checkout) is where it runs and reads ``.streamlit/config.toml``; the
-    server's output goes to ``log`` (or nowhere).
+    server's output goes to ``log`` (or nowhere). ``base`` serves the app under that path
+    (``server.baseUrlPath``), and the URL returned ends in it.
     """
     port = free_port()
     cmd = launcher or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
@@ -117,6 +119,7 @@ def start_app(
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
+        *(("--server.baseUrlPath", base) if base else ()),
         *args,
     ]  # fmt: skip
     with open(log or os.devnull, "wb") as out:
@@ -124,7 +127,7 @@ def start_app(
             cmd, cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base}" if base else "")
     try:
         wait_healthy(url, proc, timeout)
     except BaseException:
@@ -150,12 +153,13 @@ def serve_app(
     launcher: list[str] | None = None,
     args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    base: str = "",
 ) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port until the block ends; yield its base URL.
 
     The arguments are :func:`start_app`'s.
     """
-    proc, url = start_app(log, launcher=launcher, args=args, env=env)
+    proc, url = start_app(log, launcher=launcher, args=args, env=env, base=base)
     try:
         yield url
     finally:

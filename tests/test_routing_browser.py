@@ -8,6 +8,7 @@ works while the warm-up runs beside it, and every warm-up step succeeds.
 """
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from browser_util import exceptions, goto
@@ -43,3 +44,35 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
             time.sleep(0.5)
     server_log = log.read_text()
     assert "Warm-up done" in server_log and "failed" not in server_log
+
+
+def _health_checks(page) -> list[str]:
+    """Paths of the health checks the page asks for, in order (record before ``goto``)."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path)
+            if r.url.endswith("/_stcore/health") else None)  # fmt: skip
+    return asked
+
+
+@pytest.mark.parametrize("base", ["", "lab"])
+def test_a_page_asks_the_server_where_it_is_once(browser, base):
+    """serve.py tells each page where the server is: the frontend's first health check goes
+    to the app's root, never to ``<page>/_stcore/health`` (which failed and cost a 100 ms
+    retry), under a ``server.baseUrlPath`` too, and the page still runs as that page."""
+    root = f"/{base}" if base else ""
+    with serve_app(launcher=SERVE, base=base) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        asked = _health_checks(page)
+        goto(page, f"{url}/kmeans")
+        assert "K-means lab" in page.locator("h1").first.inner_text()
+        assert urlsplit(page.url).path == f"{root}/kmeans"
+        assert asked == [f"{root}/_stcore/health"]
+        assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == f"{url}/"
+        # A path that is no page: the server is still found at once, and says so.
+        page = context.new_page()
+        asked = _health_checks(page)
+        goto(page, f"{url}/no-such-lab")
+        assert asked == [f"{root}/_stcore/health"]
+        assert "Page not found" in page.get_by_role("dialog").inner_text()
+        context.close()

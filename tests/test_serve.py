@@ -1,9 +1,13 @@
-"""serve.py's listening socket: every connection it accepts has Nagle's algorithm off.
+"""serve.py: every connection has Nagle's algorithm off, and every page says where the server is.
 
-Without it each response after the first on a kept-alive connection waited for the
-browser's delayed ACK (about 40 ms on Linux): a new session's script files, and every
+Without ``TCP_NODELAY`` each response after the first on a kept-alive connection waited for
+the browser's delayed ACK (about 40 ms on Linux): a new session's script files, and every
 websocket message that follows another. asyncio turns ``TCP_NODELAY`` on only for sockets
 that report ``IPPROTO_TCP``, which a socket made as Streamlit makes its own does not.
+
+Without :class:`serve.ServerLocation` a page's first request for Streamlit's health check
+went to the page's own path and failed, and the frontend waited 100 ms before it asked the
+right one. The browser half of that is in ``tests/test_routing_browser.py``.
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ from __future__ import annotations
 import asyncio
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from streamlit import file_util
 
 import serve
+
+INDEX = Path(file_util.get_static_dir()) / "index.html"
 
 
 def _listener(family: socket.AddressFamily = socket.AF_INET) -> socket.socket:
@@ -85,3 +94,67 @@ def test_streamlits_own_bind_is_what_serve_wraps():
         assert sock.getsockname()[1] != 0
     finally:
         sock.close()
+
+
+def _in_a_thread(coroutine):
+    """Run ``coroutine`` on a loop of its own in a thread of its own (see above)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(coroutine)).result(timeout=30)
+
+
+def _get(response, path: str = "/kmeans", method: str = "GET") -> tuple[dict, bytes]:
+    """Headers and body of ``response`` served to a request for ``path`` through
+    :class:`serve.ServerLocation`."""
+    sent, asked = [], []
+
+    async def receive():  # the request once; then the client never disconnects
+        if not asked:
+            asked.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(scope, receive, send):
+        await response(scope, receive, send)
+
+    scope = {"type": "http", "method": method, "path": path, "root_path": "",
+             "query_string": b"", "headers": []}  # fmt: skip
+    _in_a_thread(serve.ServerLocation(app)(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return {k.decode(): v.decode() for k, v in start["headers"]}, body
+
+
+def test_streamlits_page_html_names_the_page_part_of_the_path():
+    headers, body = _get(FileResponse(INDEX), "/kmeans")
+    script = serve.ServerLocation(None).script("/kmeans")
+    assert body == INDEX.read_bytes().replace(b"<head>", b"<head>" + script, 1)
+    assert int(headers["content-length"]) == len(body)
+    assert b'const page = "/kmeans"' in script and b"BACKEND_BASE_URL" in script
+
+
+def test_the_apps_root_has_no_page_part():
+    assert b'const page = ""' in serve.ServerLocation(None).script("/")
+
+
+def test_a_path_cannot_close_the_script():
+    """The path is the visitor's: ``</script>`` in it must stay inside the string."""
+    script = serve.ServerLocation(None).script("/x</script><script>alert(1)</script>")
+    assert script.count(b"</script>") == 1 and script.endswith(b"</script>")
+
+
+def test_every_other_response_passes_untouched():
+    page = b"<html><head></head><body>not Streamlit's page</body></html>"
+    assert _get(HTMLResponse(page))[1] == page
+    assert _get(JSONResponse({"a": 1}))[1] == b'{"a":1}'
+    headers, body = _get(FileResponse(INDEX), method="POST")
+    assert body == INDEX.read_bytes()
+
+
+def test_streamlits_middleware_is_what_serve_extends():
+    """serve.py replaces ``starlette_app.create_streamlit_middleware`` with a list that ends
+    in :class:`serve.ServerLocation` (innermost: it sees responses before gzip does)."""
+    stack = serve.middleware_with_location()
+    assert len(stack) >= 2 and stack[-1].cls is serve.ServerLocation
