@@ -46,33 +46,37 @@ def test_first_request_to_a_page_gets_the_apps_navigation(browser, path, heading
     assert "Warm-up done" in server_log and "failed" not in server_log
 
 
-def _health_checks(page) -> list[str]:
-    """Paths of the health checks the page asks for, in order (record before ``goto``)."""
+def _asked(page) -> list[str]:
+    """Paths of the health checks and Plotly chunks the page asks for, in order (record it
+    before ``goto``)."""
     asked: list[str] = []
     page.on("request", lambda r: asked.append(urlsplit(r.url).path)
-            if r.url.endswith("/_stcore/health") else None)  # fmt: skip
+            if r.url.endswith("/_stcore/health") or "/PlotlyChart." in r.url else None)  # fmt: skip
     return asked
 
 
 @pytest.mark.parametrize("base", ["", "lab"])
-def test_a_page_asks_the_server_where_it_is_once(browser, base):
-    """serve.py tells each page where the server is: the frontend's first health check goes
-    to the app's root, never to ``<page>/_stcore/health`` (which failed and cost a 100 ms
-    retry), under a ``server.baseUrlPath`` too, and the page still runs as that page."""
+def test_a_page_finds_the_server_at_once_and_asks_for_plotly_first(browser, base):
+    """serve.py's script in each page: the frontend's first health check goes to the app's
+    root, never to ``<page>/_stcore/health`` (which failed and cost a 100 ms retry), under a
+    ``server.baseUrlPath`` too, and the page still runs as that page; Plotly's chunk is
+    asked for before that, with the page, not once the first chart arrives."""
     root = f"/{base}" if base else ""
     with serve_app(launcher=SERVE, base=base) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        asked = _health_checks(page)
+        asked = _asked(page)
         goto(page, f"{url}/kmeans")
         assert "K-means lab" in page.locator("h1").first.inner_text()
         assert urlsplit(page.url).path == f"{root}/kmeans"
-        assert asked == [f"{root}/_stcore/health"]
+        (chunk,) = [path for path in asked if "/PlotlyChart." in path]
+        assert chunk.startswith(f"{root}/static/js/")
+        assert asked == [chunk, f"{root}/_stcore/health"]
         assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == f"{url}/"
         # A path that is no page: the server is still found at once, and says so.
         page = context.new_page()
-        asked = _health_checks(page)
+        asked = _asked(page)
         goto(page, f"{url}/no-such-lab")
-        assert asked == [f"{root}/_stcore/health"]
+        assert [path for path in asked if "health" in path] == [f"{root}/_stcore/health"]
         assert "Page not found" in page.get_by_role("dialog").inner_text()
         context.close()

@@ -5,9 +5,11 @@ the browser's delayed ACK (about 40 ms on Linux): a new session's script files, 
 websocket message that follows another. asyncio turns ``TCP_NODELAY`` on only for sockets
 that report ``IPPROTO_TCP``, which a socket made as Streamlit makes its own does not.
 
-Without :class:`serve.ServerLocation` a page's first request for Streamlit's health check
-went to the page's own path and failed, and the frontend waited 100 ms before it asked the
-right one. The browser half of that is in ``tests/test_routing_browser.py``.
+Without :class:`serve.PageHead` a page's first request for Streamlit's health check went
+to the page's own path and failed, and the frontend waited 100 ms before it asked the right
+one; Plotly's chunk was asked for only once a chart arrived. :class:`serve.StaticAssets`
+must send Streamlit's files exactly as Streamlit does, from memory. The browser half of
+these is in ``tests/test_routing_browser.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from pathlib import Path
 import pytest
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from streamlit import file_util
+from streamlit.web.server.starlette.starlette_static_routes import (
+    create_streamlit_static_handler,
+)
 
 import serve
 
-INDEX = Path(file_util.get_static_dir()) / "index.html"
+STATIC = Path(file_util.get_static_dir())
+INDEX = STATIC / "index.html"
 
 
 def _listener(family: socket.AddressFamily = socket.AF_INET) -> socket.socket:
@@ -102,9 +108,10 @@ def _in_a_thread(coroutine):
         return thread.submit(lambda: asyncio.run(coroutine)).result(timeout=30)
 
 
-def _get(response, path: str = "/kmeans", method: str = "GET") -> tuple[dict, bytes]:
-    """Headers and body of ``response`` served to a request for ``path`` through
-    :class:`serve.ServerLocation`."""
+def _get(response, path: str = "/kmeans", method: str = "GET", *, through=serve.PageHead,
+         headers: tuple = ()) -> tuple[dict, bytes]:  # fmt: skip
+    """Headers and body of the ASGI app ``response`` answering a request for ``path``
+    through the middleware ``through`` (none if None)."""
     sent, asked = [], []
 
     async def receive():  # the request once; then the client never disconnects
@@ -120,8 +127,8 @@ def _get(response, path: str = "/kmeans", method: str = "GET") -> tuple[dict, by
         await response(scope, receive, send)
 
     scope = {"type": "http", "method": method, "path": path, "root_path": "",
-             "query_string": b"", "headers": []}  # fmt: skip
-    _in_a_thread(serve.ServerLocation(app)(scope, receive, send))
+             "query_string": b"", "headers": list(headers)}  # fmt: skip
+    _in_a_thread((through(app) if through else app)(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return {k.decode(): v.decode() for k, v in start["headers"]}, body
@@ -129,19 +136,24 @@ def _get(response, path: str = "/kmeans", method: str = "GET") -> tuple[dict, by
 
 def test_streamlits_page_html_names_the_page_part_of_the_path():
     headers, body = _get(FileResponse(INDEX), "/kmeans")
-    script = serve.ServerLocation(None).script("/kmeans")
+    script = serve.PageHead(None).script("/kmeans")
     assert body == INDEX.read_bytes().replace(b"<head>", b"<head>" + script, 1)
     assert int(headers["content-length"]) == len(body)
     assert b'const page = "/kmeans"' in script and b"BACKEND_BASE_URL" in script
 
 
+def test_the_page_asks_for_streamlits_own_plotly_chunk():
+    (chunk,) = (STATIC / "static" / "js").glob("PlotlyChart.*.js")
+    assert f'import("./static/js/{chunk.name}")'.encode() in serve.PageHead(None).script("/")
+
+
 def test_the_apps_root_has_no_page_part():
-    assert b'const page = ""' in serve.ServerLocation(None).script("/")
+    assert b'const page = ""' in serve.PageHead(None).script("/")
 
 
 def test_a_path_cannot_close_the_script():
     """The path is the visitor's: ``</script>`` in it must stay inside the string."""
-    script = serve.ServerLocation(None).script("/x</script><script>alert(1)</script>")
+    script = serve.PageHead(None).script("/x</script><script>alert(1)</script>")
     assert script.count(b"</script>") == 1 and script.endswith(b"</script>")
 
 
@@ -154,7 +166,49 @@ def test_every_other_response_passes_untouched():
 
 
 def test_streamlits_middleware_is_what_serve_extends():
-    """serve.py replaces ``starlette_app.create_streamlit_middleware`` with a list that ends
-    in :class:`serve.ServerLocation` (innermost: it sees responses before gzip does)."""
-    stack = serve.middleware_with_location()
-    assert len(stack) >= 2 and stack[-1].cls is serve.ServerLocation
+    """serve.py replaces ``starlette_app.create_streamlit_middleware`` with Streamlit's list
+    between :class:`serve.StaticAssets` and :class:`serve.PageHead` (innermost: it sees the
+    page before gzip does)."""
+    stack = serve.lab_middleware()
+    assert len(stack) >= 3
+    assert stack[0].cls is serve.StaticAssets and stack[-1].cls is serve.PageHead
+
+
+STREAMLIT = create_streamlit_static_handler(str(STATIC), base_url=None)
+SAMPLES = [next((STATIC / "static" / kind).glob(pattern)).relative_to(STATIC).as_posix()
+           for kind, pattern in (("js", "index.*.js"), ("css", "*.css"),
+                                 ("media", "*.woff2"), ("media", "*.svg"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_static_files_are_sent_as_streamlit_sends_them(name):
+    """Streamlit's own static handler is the oracle: the same body and the same type,
+    length and cache headers."""
+    ours = _get(None, f"/{name}", through=lambda _: serve.StaticAssets(STREAMLIT))
+    theirs = _get(STREAMLIT, f"/{name}", through=None)
+    assert ours[1] == theirs[1] == (STATIC / name).read_bytes()
+    for header in ("content-type", "content-length", "cache-control"):
+        assert ours[0][header] == theirs[0][header]
+    assert "etag" in theirs[0] and "etag" not in ours[0]  # so it was not passed through
+
+
+def test_anything_else_goes_to_streamlit():
+    passed = []
+
+    async def streamlit(scope, receive, send):
+        passed.append(scope["path"])
+        await JSONResponse({})(scope, receive, send)
+
+    assets = serve.StaticAssets(streamlit)
+    name = f"/{SAMPLES[0]}"
+    for path, method, headers in [
+        ("/kmeans", "GET", ()),  # a page
+        ("/static/../index.html", "GET", ()),  # no file under static/ by that name
+        ("/static/js/missing.js", "GET", ()),
+        (name, "HEAD", ()),
+        (name, "GET", ((b"range", b"bytes=0-9"),)),
+    ]:
+        _get(None, path, method, through=lambda _: assets, headers=headers)
+    assert len(passed) == 5
+    _get(None, name, through=lambda _: assets)
+    assert len(passed) == 5  # the file itself is ours
