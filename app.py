@@ -15,8 +15,13 @@ import streamlit as st
 import admission
 import housekeeping
 import warmup
-from app_pages.components import present
-from app_pages.components.figures import prefetch_chart_library
+
+# Before any import that looks up a module the warm-up thread may be half-way through
+# importing (Plotly looks up pandas, SciPy torch): see warmup.PEEKED_AT.
+warmup.settle()
+
+from app_pages.components import present  # noqa: E402
+from app_pages.components.figures import prefetch_chart_library  # noqa: E402
 
 log = logging.getLogger("lab")
 

@@ -35,10 +35,15 @@ log = logging.getLogger("lab.warmup")
 PAGE_WAIT_S = 30.0
 """Longest the other labs' steps wait for the first visitor's page to be drawn."""
 
-PEEKED_AT = ("numpy", "pandas")
-"""Modules that other code looks up in ``sys.modules`` without the import lock (Plotly does
-so for pandas): :func:`start` imports them in the page's own thread, so a page never sees
-one that the warm-up thread has half imported."""
+PEEKED_AT = ("numpy", "pandas", "torch")
+"""Modules that other code looks up in ``sys.modules`` without the import lock: :func:`start`
+imports them in the page's own thread, so a page never sees one that another thread has
+half imported. Plotly looks up pandas; SciPy (under scikit-learn) looks up torch, and
+``getattr(torch, "Tensor")`` on a half-imported torch raised ``AttributeError`` in the
+thread importing scikit-learn (seen here: the warm-up's step failed while an Attention
+page imported PyTorch; a K-means page could meet the warm-up's import the same way). The
+warm-up imports torch first of all, so a page waits for it only in the first second or so
+of a server's life."""
 
 
 def _import(*names: str) -> Callable[[], None]:
@@ -89,12 +94,12 @@ class Step:
 
 
 STEPS = (
-    Step(None, "numpy, pandas, Plotly, the Lab's template",
-         _import(*PEEKED_AT, "plotly.graph_objects", "charts.theme")),
+    Step(None, "PyTorch, numpy, pandas, Plotly, the Lab's template",
+         _import(*reversed(PEEKED_AT), "plotly.graph_objects", "charts.theme")),
     Step(None, "scikit-learn (engine.data)", _import("engine.data")),  # both labs import it
     Step("kmeans", "numba (engine.kmeans)", _import("engine.kmeans", "charts.kmeans")),
     Step("kmeans", "a K-means fit and its figures", _kmeans_fit),
-    Step("attention", "PyTorch", _import("torch", "engine.attention", "charts.attention")),
+    Step("attention", "the attention engine", _import("engine.attention", "charts.attention")),
     Step("attention", "a toy model's run and its figure", _attention_run),
 )
 """What warming means, in order; a visitor's lab goes first."""
@@ -121,23 +126,34 @@ def begin() -> bool:
     return True
 
 
+def settle() -> None:
+    """In a page's script run: import :data:`PEEKED_AT` in this thread, waiting for any that
+    another thread is importing right now. ``app.py`` calls it before importing anything
+    that looks them up. Does nothing outside a running Streamlit server (AppTest, notebooks,
+    imports)."""
+    if _in_a_server():
+        _import(*PEEKED_AT)()
+
+
 def start(first: str | None = None) -> bool:
-    """From a page's script run: import :data:`PEEKED_AT` here, put lab ``first`` (a URL
-    path) first, and start the thread unless ``serve.py`` already has; True if started.
-
-    Does nothing outside a running Streamlit server (AppTest, notebooks, imports).
-    """
-    from streamlit import config
-    from streamlit.runtime import Runtime
-
-    if not Runtime.exists() or config.get_option("global.appTest"):
+    """From a page's script run: put lab ``first`` (a URL path) first, and start the thread
+    unless ``serve.py`` already has; True if started. Does nothing outside a running
+    Streamlit server."""
+    if not _in_a_server():
         return False
-    _import(*PEEKED_AT)()  # waits for the thread if it is importing them right now
+    settle()
     global _first
     with _lock:
         if _first is None:
             _first = first
     return begin()
+
+
+def _in_a_server() -> bool:
+    from streamlit import config
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and not config.get_option("global.appTest")
 
 
 def page_drawn() -> None:

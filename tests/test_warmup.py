@@ -6,6 +6,10 @@ notices when an engine or chart function it calls has changed.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import warmup
@@ -35,3 +39,36 @@ def test_the_visitors_lab_is_warmed_first(monkeypatch, first):
 def test_outside_a_server_nothing_is_started():
     assert warmup.start(first="kmeans") is False  # no Streamlit runtime in a test process
     assert warmup._thread is None
+
+
+def _python(code: str) -> str:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_scipy_looks_up_a_half_imported_torch():
+    """Why torch is in PEEKED_AT: SciPy (which scikit-learn imports) reads ``torch.Tensor``
+    from ``sys.modules`` without the import lock, so a torch another thread is still
+    importing breaks it (if SciPy stops doing so, torch may leave PEEKED_AT)."""
+    out = _python(
+        "import sys, types, numpy as np\n"
+        "sys.modules['torch'] = types.ModuleType('torch')  # as while another thread imports it\n"
+        "from scipy._lib.array_api_compat.common._helpers import is_torch_array\n"
+        "try:\n    is_torch_array(np.zeros(1))\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    assert "Tensor" in out
+
+
+def test_torch_is_imported_first_and_awaited_by_every_page():
+    assert "torch" in warmup.PEEKED_AT
+    first = warmup._next(list(warmup.STEPS))
+    assert first.lab is None  # every page's step, so it runs before any lab's
+    imported = _python(
+        "import sys, warmup\n"
+        f"next(s for s in warmup.STEPS if s.name == {first.name!r}).work()\n"
+        "print('torch' in sys.modules, 'sklearn' in sys.modules, 'scipy' in sys.modules)"
+    )
+    assert imported == "True False False"
