@@ -64,6 +64,12 @@ def bind_nodelay(address: str, port: int, backlog: int) -> socket.socket:
     return nodelay_listener(_streamlit_bind_socket(address, port, backlog))
 
 
+def _base_path() -> str:
+    """``server.baseUrlPath`` as a path prefix: ``""`` or ``"/lab"``."""
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
 class PageHead:
     """ASGI middleware: Streamlit's page HTML, with a script of ours first in its head.
 
@@ -91,7 +97,7 @@ class PageHead:
         self.app = app
         root = Path(file_util.get_static_dir())
         self.index = (root / "index.html").read_bytes()
-        self.base = "/" + (config.get_option("server.baseUrlPath") or "").strip("/")
+        self.base = _base_path()
         chunks = sorted((root / "static" / "js").glob("PlotlyChart.*.js"))
         # One chunk, or Streamlit has changed how it ships Plotly: then leave it to Streamlit.
         self.charts = (
@@ -164,7 +170,7 @@ class StaticAssets:
             for f in (root / "static").rglob("*")
             if f.is_file()
         }
-        self.base = "/" + (config.get_option("server.baseUrlPath") or "").strip("/")
+        self.base = _base_path()
         self.sent: dict[str, tuple[list, bytes]] = {}
 
     def response(self, name: str) -> tuple[list, bytes]:
@@ -184,7 +190,7 @@ class StaticAssets:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        name = path[len(self.base.rstrip("/")) :] if path.startswith(self.base) else ""
+        name = path[len(self.base) :] if path.startswith(self.base) else ""
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
