@@ -106,8 +106,8 @@ class PageHead:
 
     def script(self, path: str) -> bytes:
         """The ``<script>`` for a page requested as ``path``."""
-        page = path[len(self.base) :] if path.startswith(self.base) else ""
-        page = "/" + page.strip("/") if page.strip("/") else ""
+        page = path[len(self.base) :].strip("/") if path.startswith(self.base) else ""
+        page = f"/{page}" if page else ""
         # json.dumps quotes the path; "<" escaped, so that no path can close the script.
         quoted = json.dumps(page).replace("<", "\\u003c")
         # The browser's path, less the page part the server saw, is where the server is (with

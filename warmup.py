@@ -36,7 +36,7 @@ PAGE_WAIT_S = 30.0
 """Longest the other labs' steps wait for the first visitor's page to be drawn."""
 
 PEEKED_AT = ("numpy", "pandas", "torch")
-"""Modules that other code looks up in ``sys.modules`` without the import lock: :func:`start`
+"""Modules that other code looks up in ``sys.modules`` without the import lock: :func:`settle`
 imports them in the page's own thread, so a page never sees one that another thread has
 half imported. Plotly looks up pandas; SciPy (under scikit-learn) looks up torch, and
 ``getattr(torch, "Tensor")`` on a half-imported torch raised ``AttributeError`` in the
@@ -95,7 +95,7 @@ class Step:
 
 STEPS = (
     Step(None, "PyTorch, numpy, pandas, Plotly, the Lab's template",
-         _import(*reversed(PEEKED_AT), "plotly.graph_objects", "charts.theme")),
+         _import("torch", *PEEKED_AT, "plotly.graph_objects", "charts.theme")),  # torch first
     Step(None, "scikit-learn (engine.data)", _import("engine.data")),  # both labs import it
     Step("kmeans", "numba (engine.kmeans)", _import("engine.kmeans", "charts.kmeans")),
     Step("kmeans", "a K-means fit and its figures", _kmeans_fit),
@@ -136,12 +136,11 @@ def settle() -> None:
 
 
 def start(first: str | None = None) -> bool:
-    """From a page's script run: put lab ``first`` (a URL path) first, and start the thread
-    unless ``serve.py`` already has; True if started. Does nothing outside a running
-    Streamlit server."""
+    """From a page's script run, after :func:`settle`: put lab ``first`` (a URL path) first,
+    and start the thread unless ``serve.py`` already has; True if started. Does nothing
+    outside a running Streamlit server."""
     if not _in_a_server():
         return False
-    settle()
     global _first
     with _lock:
         if _first is None:

@@ -42,6 +42,13 @@ def _listener(family: socket.AddressFamily = socket.AF_INET) -> socket.socket:
     return sock
 
 
+def _in_a_thread(coroutine):
+    """Run ``coroutine`` on a loop of its own in a thread of its own: a browser test's
+    Playwright (sync API) may still hold a running loop in this thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(coroutine)).result(timeout=30)
+
+
 def _accepted_nodelay(listener: socket.socket) -> int:
     """TCP_NODELAY of the server side of one connection accepted by asyncio on ``listener``."""
 
@@ -63,10 +70,7 @@ def _accepted_nodelay(listener: socket.socket) -> int:
             finally:
                 writer.close()
 
-    # A loop of its own in a thread of its own: a browser test's Playwright (sync API) may
-    # still hold a running loop in this thread.
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(lambda: asyncio.run(accept())).result(timeout=30)
+    return _in_a_thread(accept())
 
 
 def test_a_socket_made_as_streamlit_makes_it_leaves_nagle_on():
@@ -100,12 +104,6 @@ def test_streamlits_own_bind_is_what_serve_wraps():
         assert sock.getsockname()[1] != 0
     finally:
         sock.close()
-
-
-def _in_a_thread(coroutine):
-    """Run ``coroutine`` on a loop of its own in a thread of its own (see above)."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(lambda: asyncio.run(coroutine)).result(timeout=30)
 
 
 def _get(response, path: str = "/kmeans", method: str = "GET", *, through=serve.PageHead,
