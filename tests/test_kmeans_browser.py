@@ -7,6 +7,8 @@ from bad_files import CASES, upload_name
 from browser_util import exceptions, goto, wait_for_app
 from playwright.sync_api import Page, expect
 
+from charts.kmeans_plane import WEBGL_THRESHOLD
+
 pytestmark = pytest.mark.browser
 
 # Malformed uploads the browser checks (tests/test_kmeans_page.py checks them all via
@@ -90,6 +92,19 @@ def test_generate_run_step_and_play(page, app_url, artifacts):
         "el => el._fullLayout.sliders[0].active >= 2", arg=playback.element_handle(),
         timeout=15_000)
     page.screenshot(path=artifacts / "kmeans-playback.png", full_page=True)
+    assert exceptions(page) == []
+
+
+def test_many_points_are_drawn_with_webgl(page, app_url):
+    """Past charts.WEBGL_THRESHOLD points the result is a scattergl trace: the trace type
+    the Lab's Plotly bundle (assets/plotly) must carry beside the SVG ones."""
+    goto(page, f"{app_url}/kmeans?src=generate&kind=blobs&n={WEBGL_THRESHOLD + 1000}")
+    chart = page.locator('[data-testid="stMain"] .js-plotly-plot', has=page.locator(".gl-canvas"))
+    expect(chart).to_have_count(1)
+    types = chart.evaluate("gd => gd._fullData.map(trace => trace.type)")
+    assert types.count("scattergl") == 4  # the clusters of the default blobs
+    size = chart.locator("canvas.gl-canvas-context").evaluate("c => [c.width, c.height]")
+    assert min(size) > 100
     assert exceptions(page) == []
 
 

@@ -7,12 +7,15 @@ its request is the first one, served as ``make run`` serves it (``serve.py``): t
 works while the warm-up runs beside it, and every warm-up step succeeds.
 """
 
+import json
 import time
 from urllib.parse import urlsplit
 
 import pytest
 from browser_util import exceptions, goto
-from serving import SERVE, serve_app
+from serving import ROOT, SERVE, serve_app
+
+PLOTLY = json.loads((ROOT / "assets" / "plotly" / "plotly-lab.json").read_text())
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +63,8 @@ def test_a_page_finds_the_server_at_once_and_asks_for_plotly_first(browser, base
     """serve.py's script in each page: the frontend's first health check goes to the app's
     root, never to ``<page>/_stcore/health`` (which failed and cost a 100 ms retry), under a
     ``server.baseUrlPath`` too, and the page still runs as that page; Plotly's chunk is
-    asked for before that, with the page, not once the first chart arrives."""
+    asked for before that, with the page, not once the first chart arrives, and it holds
+    the Lab's Plotly."""
     root = f"/{base}" if base else ""
     with serve_app(launcher=SERVE, base=base) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -73,6 +77,10 @@ def test_a_page_finds_the_server_at_once_and_asks_for_plotly_first(browser, base
         assert chunk.startswith(f"{root}/static/js/")
         assert asked == [chunk, f"{root}/_stcore/health"]
         assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == f"{url}/"
+        # The chunk brought the Lab's Plotly (assets/plotly), which drew the page's charts.
+        page.locator('[data-testid="stMain"] .js-plotly-plot .main-svg').first.wait_for()
+        plotly = page.evaluate("[Plotly.version, Object.keys(Plotly.PlotSchema.get().traces)]")
+        assert plotly == [PLOTLY["plotly"], PLOTLY["traces"]]
         # A path that is no page: the server is still found at once, and says so.
         page = context.new_page()
         asked = _asked(page)

@@ -14,12 +14,17 @@ these is in ``tests/test_routing_browser.py``.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import hashlib
+import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
+from plotly.basedatatypes import BaseTraceType
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from streamlit import file_util
 from streamlit.web.server.starlette.starlette_static_routes import (
@@ -210,3 +215,82 @@ def test_anything_else_goes_to_streamlit():
     assert len(passed) == 5
     _get(None, name, through=lambda _: assets)
     assert len(passed) == 5  # the file itself is ours
+
+
+# ----------------------------------------------------------------------------- the Lab's Plotly
+
+JS = STATIC / "static" / "js"
+PLAN = json.loads((serve.PLOTLY / "plotly-lab.json").read_text())
+
+
+def test_the_chart_chunk_is_streamlits_own_around_the_labs_plotly():
+    """Streamlit's chunk, byte for byte, except the body of the wrapper that held its
+    Plotly: there the Lab's bundle, handed to the wrapper's ``module``. A failure here after
+    a Streamlit upgrade means: run ``make plotly`` (assets/plotly/build.mjs)."""
+    made = serve.lab_plotly_chunk(JS)
+    assert made is not None, "Streamlit's chart chunk changed: run `make plotly`"
+    name, body = made
+    original = (JS / name).read_bytes()
+    chunk = PLAN["streamlit_chunk"]
+    start, end = chunk["body_start"], chunk["body_end"]
+    assert body[:start] == original[:start] and body.endswith(original[end:])
+    assert original[start:start + 1] == b"{" and original[end - 1:end] == b"}"
+    assert b".moduleName=" in original[start:start + 120]  # Plotly's UMD file was there
+    bundle = (serve.PLOTLY / PLAN["bundle"]["file"]).read_bytes()
+    middle = body[start:len(body) - (len(original) - end)]
+    assert middle == b"{" + bundle + b"\nwindow.Plotly=Plotly;" + chunk["module"].encode() \
+        + b".exports=Plotly}"  # fmt: skip
+    assert len(body) < len(original) / 2
+
+
+def test_the_bundle_is_the_one_the_build_describes():
+    bundle = (serve.PLOTLY / PLAN["bundle"]["file"]).read_bytes()
+    assert hashlib.sha256(bundle).hexdigest() == PLAN["bundle"]["sha256"]
+    banner = bundle.split(b"\n", 1)[0].decode()
+    assert f"plotly.js v{PLAN['plotly']} ({', '.join(PLAN['traces'])})" in banner
+
+
+def test_the_chart_chunk_is_sent_as_made():
+    name = f"/static/js/{PLAN['streamlit_chunk']['file']}"
+    headers, body = _get(None, name, through=lambda _: serve.StaticAssets(STREAMLIT))
+    assert body == serve.lab_plotly_chunk(JS)[1]
+    assert int(headers["content-length"]) == len(body)
+    assert headers["content-type"].startswith("text/javascript")
+
+
+def test_any_other_chart_chunk_is_sent_as_streamlit_ships_it(tmp_path):
+    """Another Streamlit version's chunk (other bytes under the same name, or none) keeps
+    its own Plotly: the offsets fit only the file they were found in."""
+    assert serve.lab_plotly_chunk(tmp_path) is None
+    other = tmp_path / PLAN["streamlit_chunk"]["file"]
+    other.write_bytes((JS / other.name).read_bytes() + b"\n")
+    assert serve.lab_plotly_chunk(tmp_path) is None
+
+
+TRACE_TYPES = {getattr(go, name)().type: name for name in dir(go)  # go loads lazily
+               if isinstance(getattr(go, name), type)
+               and issubclass(getattr(go, name), BaseTraceType)}  # fmt: skip
+
+
+def _trace_types_drawn() -> set[str]:
+    """Trace types the Lab's figures are made of: every ``go.<Trace>`` named in charts/ and
+    app_pages/, and every ``"type": "<trace>"`` of a figure written as a dict."""
+    names = {name: type_ for type_, name in TRACE_TYPES.items()}
+    found = set()
+    for path in [*Path("charts").rglob("*.py"), *Path("app_pages").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id == "go" and node.attr in names:  # fmt: skip
+                found.add(names[node.attr])
+            elif isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value == "type" \
+                            and isinstance(value, ast.Constant) and value.value in TRACE_TYPES:
+                        found.add(value.value)
+    return found
+
+
+def test_the_bundle_has_every_trace_type_the_lab_draws():
+    drawn = _trace_types_drawn()
+    assert {"scatter", "scattergl", "heatmap"} <= drawn  # the scan finds what it must
+    assert drawn <= set(PLAN["traces"]), f"add {drawn - set(PLAN['traces'])} to build.mjs"
