@@ -97,7 +97,7 @@ class PageHead:
       the browser would otherwise wait for the server: with Streamlit's full Plotly, the
       first chart of a new session came 0.1 to 0.15 s sooner. With the Lab's smaller Plotly
       (:func:`lab_plotly_chunk`) it made no measurable difference (1.47-1.50 s against
-      1.49-1.52 s on ``/kmeans``); it stays for a Streamlit whose chunk that does not fit.
+      1.49-1.52 s on ``/kmeans``); it stays for a Streamlit chunk the Lab's Plotly does not fit.
       (``app.py`` still sends a hidden chart first, for ``streamlit run app.py``.)
 
     Only Streamlit's own ``index.html`` is changed; every other response passes untouched.
