@@ -11,7 +11,7 @@
 // chunk with that bundle in place of the full one; everything else in the chunk, Streamlit's
 // chart component, is byte for byte Streamlit's.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -60,8 +60,8 @@ writeFileSync(join(here, 'plotly-lab.min.js'), bundle);
 
 // 2. Where Plotly sits in Streamlit's chunk: the body of the CommonJS wrapper
 //    `(exports, module, ...) => { (function (root, factory) {...UMD...})(...) }`.
-const [chunk, ...others] = (await import('node:fs')).readdirSync(folder)
-  .filter((name) => /^PlotlyChart\.[\w-]+\.js$/.test(name));
+const [chunk, ...others] = readdirSync(folder).filter(
+  (name) => /^PlotlyChart\.[\w-]+\.js$/.test(name));
 if (!chunk || others.length) throw new Error(`expected one PlotlyChart chunk in ${folder}`);
 const bytes = readFileSync(join(folder, chunk));
 const source = bytes.toString('utf8');
