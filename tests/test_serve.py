@@ -8,8 +8,10 @@ that report ``IPPROTO_TCP``, which a socket made as Streamlit makes its own does
 Without :class:`serve.PageHead` a page's first request for Streamlit's health check went
 to the page's own path and failed, and the frontend waited 100 ms before it asked the right
 one; Plotly's chunk was asked for only once a chart arrived. :class:`serve.StaticAssets`
-must send Streamlit's files exactly as Streamlit does, from memory. The browser half of
-these is in ``tests/test_routing_browser.py``.
+must send Streamlit's files exactly as Streamlit does, from memory, except the chart
+chunk, which carries the Lab's Plotly (:func:`serve.lab_plotly_chunk`): Streamlit's bytes
+around it, and every trace type the Lab draws in it. The browser half of these is in
+``tests/test_routing_browser.py``.
 """
 
 from __future__ import annotations
@@ -277,7 +279,8 @@ def _trace_types_drawn() -> set[str]:
     app_pages/, and every ``"type": "<trace>"`` of a figure written as a dict."""
     names = {name: type_ for type_, name in TRACE_TYPES.items()}
     found = set()
-    for path in [*Path("charts").rglob("*.py"), *Path("app_pages").rglob("*.py")]:
+    root = Path(serve.__file__).resolve().parent
+    for path in [*(root / "charts").rglob("*.py"), *(root / "app_pages").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                     and node.value.id == "go" and node.attr in names:  # fmt: skip
