@@ -52,8 +52,8 @@ def chart_font_sizes(page: Page) -> list[float]:
 
 def in_queries_popover(page: Page, inner):
     """``inner``, a widget of the "Queries from…" popover, once it is on screen. A rerun that
-    a widget inside the popover starts sometimes closes it (Streamlit 1.67: about 1 run in
-    10 here, after choosing the text source); a user then opens it again, and so does this."""
+    a widget inside the popover starts sometimes closes it (Streamlit 1.67: 2 runs of this
+    file in 24 here, after choosing the text source); a user opens it again, and so does this."""
     if page.locator('[data-testid="stPopoverBody"]').count() == 0:
         page.get_by_role("button", name=re.compile("Queries from")).click()
     expect(inner).to_be_visible()
