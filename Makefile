@@ -43,6 +43,6 @@ bench: $(VENV)/.bench-deps
 # assets/plotly: Plotly.js with only the trace types the Lab draws, which serve.py puts into
 # Streamlit's chart chunk. Rebuild it (Node 20+ and npm) after upgrading Streamlit or adding
 # a trace type; tests/test_serve.py says when it is due.
-STREAMLIT_JS = $(shell $(PY) -c 'import pathlib, streamlit; print(pathlib.Path(streamlit.__file__).parent / "static" / "static" / "js")')
 plotly: $(VENV)/.run-deps
-	cd assets/plotly && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs "$(STREAMLIT_JS)"
+	js="$$($(PY) -c 'import serve; print(serve.SCRIPTS)')" && cd assets/plotly \
+		&& npm ci --ignore-scripts --no-audit --no-fund && node build.mjs "$$js"

@@ -39,6 +39,11 @@ log = logging.getLogger("lab")
 PLOTLY = Path(__file__).resolve().parent / "assets" / "plotly"
 """``build.mjs`` and what it built: ``plotly-lab.min.js`` and ``plotly-lab.json``."""
 
+STATIC = Path(file_util.get_static_dir())
+"""Streamlit's frontend: its ``index.html``, and under ``static/`` its script, style and font
+files (the scripts in :data:`SCRIPTS`)."""
+SCRIPTS = STATIC / "static" / "js"
+
 
 def nodelay_listener(sock: socket.socket) -> socket.socket:
     """The listening socket ``sock`` as one whose accepted connections get ``TCP_NODELAY``.
@@ -105,10 +110,9 @@ class PageHead:
 
     def __init__(self, app) -> None:
         self.app = app
-        root = Path(file_util.get_static_dir())
-        self.index = (root / "index.html").read_bytes()
+        self.index = (STATIC / "index.html").read_bytes()
         self.base = _base_path()
-        chunks = sorted((root / "static" / "js").glob("PlotlyChart.*.js"))
+        chunks = sorted(SCRIPTS.glob("PlotlyChart.*.js"))
         # One chunk, or Streamlit has changed how it ships Plotly: then leave it to Streamlit.
         self.charts = (
             f'import("./static/js/{chunks[0].name}").catch(() => {{}});' if len(chunks) == 1 else ""
@@ -203,15 +207,14 @@ class StaticAssets:
 
     def __init__(self, app) -> None:
         self.app = app
-        root = Path(file_util.get_static_dir())
         self.files = {
-            "/" + f.relative_to(root).as_posix(): f
-            for f in (root / "static").rglob("*")
+            "/" + f.relative_to(STATIC).as_posix(): f
+            for f in (STATIC / "static").rglob("*")
             if f.is_file()
         }
         self.base = _base_path()
         self.sent: dict[str, tuple[list, bytes]] = {}
-        charts = lab_plotly_chunk(root / "static" / "js")
+        charts = lab_plotly_chunk(SCRIPTS)
         self.made = {f"/static/js/{charts[0]}": charts[1]} if charts else {}
 
     def response(self, name: str) -> tuple[list, bytes]:

@@ -28,6 +28,7 @@ __all__ = [
     "chromium_launch_options",
     "free_port",
     "in_ci",
+    "python_output",
     "serve_app",
     "start_app",
     "stop_app",
@@ -38,6 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SERVE = [sys.executable, str(ROOT / "serve.py")]
 """A ``launcher`` that serves the app as ``make run`` does: warm-up begun at server start."""
+
+
+def python_output(code: str, timeout: float = 120.0) -> str:
+    """What ``code`` prints, run by a fresh Python in the checkout (so that nothing this
+    test process has imported is there); fails the test if it fails."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 # Without the background-networking flags Chromium keeps dialling hosts this
 # machine cannot reach; --no-sandbox because the tests run as root.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serving import python_output
 from sklearn.metrics import adjusted_rand_score
 
 from app_pages.clustering_methods import COLUMNS, KMEANS
@@ -149,19 +150,12 @@ def test_a_few_points_give_every_cell_labels_or_a_message(n):
 
 
 def test_the_engine_package_imports_no_other_lab_and_no_display_library():
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code = (
         "import sys, engine.clustering\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')"
         " or m.startswith(('engine.kmeans', 'engine.attention', 'engine.lloyd'))))\n"
     )
-    root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
-                         text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 @pytest.mark.parametrize(

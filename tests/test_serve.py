@@ -28,14 +28,13 @@ import plotly.graph_objects as go
 import pytest
 from plotly.basedatatypes import BaseTraceType
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse
-from streamlit import file_util
 from streamlit.web.server.starlette.starlette_static_routes import (
     create_streamlit_static_handler,
 )
 
 import serve
 
-STATIC = Path(file_util.get_static_dir())
+STATIC, JS = serve.STATIC, serve.SCRIPTS
 INDEX = STATIC / "index.html"
 
 
@@ -148,7 +147,7 @@ def test_streamlits_page_html_names_the_page_part_of_the_path():
 
 
 def test_the_page_asks_for_streamlits_own_plotly_chunk():
-    (chunk,) = (STATIC / "static" / "js").glob("PlotlyChart.*.js")
+    (chunk,) = JS.glob("PlotlyChart.*.js")
     assert f'import("./static/js/{chunk.name}")'.encode() in serve.PageHead(None).script("/")
 
 
@@ -221,7 +220,6 @@ def test_anything_else_goes_to_streamlit():
 
 # ----------------------------------------------------------------------------- the Lab's Plotly
 
-JS = STATIC / "static" / "js"
 PLAN = json.loads((serve.PLOTLY / "plotly-lab.json").read_text())
 
 

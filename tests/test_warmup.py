@@ -6,11 +6,8 @@ notices when an engine or chart function it calls has changed.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from serving import python_output
 
 import warmup
 
@@ -41,19 +38,11 @@ def test_outside_a_server_nothing_is_started():
     assert warmup._thread is None
 
 
-def _python(code: str) -> str:
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
 def test_scipy_looks_up_a_half_imported_torch():
     """Why torch is in PEEKED_AT: SciPy (which scikit-learn imports) reads ``torch.Tensor``
     from ``sys.modules`` without the import lock, so a torch another thread is still
     importing breaks it (if SciPy stops doing so, torch may leave PEEKED_AT)."""
-    out = _python(
+    out = python_output(
         "import sys, types, numpy as np\n"
         "sys.modules['torch'] = types.ModuleType('torch')  # as while another thread imports it\n"
         "from scipy._lib.array_api_compat.common._helpers import is_torch_array\n"
@@ -66,7 +55,7 @@ def test_torch_is_imported_first_and_awaited_by_every_page():
     assert "torch" in warmup.PEEKED_AT
     first = warmup._next(list(warmup.STEPS))
     assert first.lab is None  # every page's step, so it runs before any lab's
-    imported = _python(
+    imported = python_output(
         "import sys, warmup\n"
         f"next(s for s in warmup.STEPS if s.name == {first.name!r}).work()\n"
         "print('torch' in sys.modules, 'sklearn' in sys.modules, 'scipy' in sys.modules)"
